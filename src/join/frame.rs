@@ -1,0 +1,89 @@
+//! The join of a columnar lhs file (Arrow IPC, Parquet, Stata): batch by
+//! batch, rhs columns gathered with Arrow's `take`, column types kept.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
+use arrow_schema::{Field, Schema, SchemaRef};
+
+use super::Progress;
+use super::index::{BatchIndex, key_position};
+use super::names::joined_names;
+use super::stats::FileStats;
+use crate::table::frame::{self, FrameWriter, render_cell};
+use crate::table::{Format, TableError};
+
+/// Joins one columnar lhs file to the rhs columns, writing `dest`
+/// atomically in the same format. Returns the statistics and any warnings.
+pub fn join_frame(
+    lhs: &Path,
+    format: Format,
+    index: &BatchIndex,
+    dest: &Path,
+    level: u32,
+    progress: &Progress,
+) -> Result<(FileStats, Vec<String>), TableError> {
+    let source = frame::read(lhs, format)?;
+    let lhs_names: Vec<String> = source
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let key_index = key_position(lhs, &lhs_names)?;
+    let rhs_schema = index.batch.schema();
+    let rhs_names: Vec<String> = rhs_schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let names =
+        joined_names(&lhs_names, &rhs_names).map_err(|m| TableError::invalid(lhs, None, m))?;
+    let fields: Vec<Field> = source
+        .schema
+        .fields()
+        .iter()
+        .chain(rhs_schema.fields().iter())
+        .zip(&names)
+        .enumerate()
+        .map(|(i, (field, name))| {
+            let nullable = field.is_nullable() || i >= lhs_names.len();
+            Field::new(name, field.data_type().clone(), nullable)
+                .with_metadata(field.metadata().clone())
+        })
+        .collect();
+    let schema: SchemaRef = Arc::new(Schema::new(fields));
+
+    let mut writer = FrameWriter::create(dest, format, schema.clone(), level)?;
+    let mut stats = FileStats::new(lhs, dest);
+    let mut cell = Vec::new();
+    for batch in source.batches {
+        let batch = batch?;
+        let key_column = batch.column(key_index);
+        let mut rows = Vec::with_capacity(batch.num_rows());
+        for row in 0..batch.num_rows() {
+            cell.clear();
+            render_cell(key_column.as_ref(), row, &mut cell)
+                .map_err(|m| TableError::invalid(lhs, None, m))?;
+            rows.push(index.find(&cell));
+        }
+        let matched = rows.iter().flatten().count() as u64;
+        let take = UInt32Array::from(rows);
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        for column in index.batch.columns() {
+            columns.push(
+                arrow_select::take::take(column.as_ref(), &take, None)
+                    .map_err(|e| TableError::invalid(lhs, None, e.to_string()))?,
+            );
+        }
+        let joined = RecordBatch::try_new(schema.clone(), columns)
+            .map_err(|e| TableError::invalid(lhs, None, e.to_string()))?;
+        writer.write(&joined)?;
+        stats.rows += batch.num_rows() as u64;
+        stats.matched += matched;
+        progress.rows(batch.num_rows() as u64);
+    }
+    let warnings = writer.finish()?;
+    Ok((stats, warnings))
+}

@@ -1,0 +1,210 @@
+//! The per-patient (rhs) file, indexed by patient id: as CSV text for
+//! joining to CSV files, as Arrow columns for joining to columnar files.
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{Schema, SchemaRef};
+use csv::ByteRecord;
+
+use super::key::{DuplicateKey, Key, KeyMap};
+use super::names::KEY;
+use crate::table::csv::{CsvSource, write_field};
+use crate::table::frame::{self, BatchSource, render_cell};
+use crate::table::{Format, TableError};
+
+/// The rhs rows already encoded as CSV text, each as `,f1,f2,...`, ready to
+/// be appended to an lhs row.
+pub struct TextIndex {
+    columns: Vec<String>,
+    keys: KeyMap,
+    arena: Vec<u8>,
+    offsets: Vec<usize>,
+    empty: Vec<u8>,
+}
+
+impl TextIndex {
+    /// Reads the rhs file (any format) and indexes its rows.
+    pub fn build(path: &Path, format: Format) -> Result<TextIndex, TableError> {
+        if format.is_csv() {
+            Self::from_csv(path, format)
+        } else {
+            Self::from_batches(path, frame::read(path, format)?)
+        }
+    }
+
+    fn from_csv(path: &Path, format: Format) -> Result<TextIndex, TableError> {
+        let mut source = CsvSource::open(path, format)?;
+        let names = source.column_names();
+        let key_index = key_position(path, &names)?;
+        let mut index = TextIndex::new(without_key(&names, key_index));
+        let mut record = ByteRecord::new();
+        while source.read_record(&mut record)? {
+            let fields = record.iter().enumerate().filter(|(i, _)| *i != key_index);
+            let key = Key::parse(&record[key_index]);
+            index.push(key, source.line(), fields.map(|(_, f)| f), path, "lines")?;
+        }
+        index.arena.shrink_to_fit();
+        Ok(index)
+    }
+
+    fn from_batches(path: &Path, source: BatchSource) -> Result<TextIndex, TableError> {
+        let names: Vec<String> = source
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let key_index = key_position(path, &names)?;
+        let mut index = TextIndex::new(without_key(&names, key_index));
+        let mut row_number = 0u64;
+        let mut cells: Vec<Vec<u8>> = vec![Vec::new(); names.len()];
+        for batch in source.batches {
+            let batch = batch?;
+            for row in 0..batch.num_rows() {
+                row_number += 1;
+                for (cell, column) in cells.iter_mut().zip(batch.columns()) {
+                    cell.clear();
+                    render_cell(column.as_ref(), row, cell)
+                        .map_err(|m| TableError::invalid(path, None, m))?;
+                }
+                let key = Key::parse(&cells[key_index]);
+                let fields = cells.iter().enumerate().filter(|(i, _)| *i != key_index);
+                index.push(
+                    key,
+                    row_number,
+                    fields.map(|(_, f)| f.as_slice()),
+                    path,
+                    "rows",
+                )?;
+            }
+        }
+        Ok(index)
+    }
+
+    fn new(columns: Vec<String>) -> TextIndex {
+        let empty = vec![b','; columns.len()];
+        TextIndex {
+            columns,
+            keys: KeyMap::with_capacity(1 << 16),
+            arena: Vec::with_capacity(1 << 20),
+            offsets: vec![0],
+            empty,
+        }
+    }
+
+    fn push<'a>(
+        &mut self,
+        key: Option<Key>,
+        line: u64,
+        fields: impl Iterator<Item = &'a [u8]>,
+        path: &Path,
+        unit: &str,
+    ) -> Result<(), TableError> {
+        let row = (self.offsets.len() - 1) as u32;
+        if let Some(key) = key {
+            self.keys
+                .insert(key, row, line)
+                .map_err(|d| duplicate_error(path, d, unit))?;
+        }
+        for field in fields {
+            self.arena.push(b',');
+            write_field(&mut self.arena, field);
+        }
+        self.offsets.push(self.arena.len());
+        Ok(())
+    }
+
+    /// The rhs column names, less the key.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The encoded row (`,f1,f2,...`) for the id written `raw`.
+    pub fn row(&self, raw: &[u8]) -> Option<&[u8]> {
+        let row = self.keys.find(raw)? as usize;
+        Some(&self.arena[self.offsets[row]..self.offsets[row + 1]])
+    }
+
+    /// The encoding of a row with every field empty (`,,,`).
+    pub fn empty_row(&self) -> &[u8] {
+        &self.empty
+    }
+}
+
+/// The rhs file as Arrow columns (less the key), with its id index.
+pub struct BatchIndex {
+    /// The rhs columns without the key, all rows in one batch.
+    pub batch: RecordBatch,
+    keys: KeyMap,
+}
+
+impl BatchIndex {
+    /// Reads the rhs file (any format; CSV with pandas-like types).
+    pub fn build(path: &Path, format: Format) -> Result<BatchIndex, TableError> {
+        let whole = frame::read(path, format)?.concat()?;
+        let names: Vec<String> = whole
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let key_index = key_position(path, &names)?;
+        let key_column = whole.column(key_index);
+        let mut keys = KeyMap::with_capacity(whole.num_rows());
+        let mut cell = Vec::new();
+        for row in 0..whole.num_rows() {
+            cell.clear();
+            render_cell(key_column.as_ref(), row, &mut cell)
+                .map_err(|m| TableError::invalid(path, None, m))?;
+            if let Some(key) = Key::parse(&cell) {
+                keys.insert(key, row as u32, row as u64 + 1)
+                    .map_err(|d| duplicate_error(path, d, "rows"))?;
+            }
+        }
+        let schema = whole.schema();
+        let keep: Vec<usize> = (0..names.len()).filter(|&i| i != key_index).collect();
+        let fields: Vec<_> = keep.iter().map(|&i| schema.field(i).clone()).collect();
+        let columns: Vec<ArrayRef> = keep.iter().map(|&i| whole.column(i).clone()).collect();
+        let schema: SchemaRef = Schema::new(fields).into();
+        let batch = RecordBatch::try_new(schema, columns)
+            .map_err(|e| TableError::invalid(path, None, e.to_string()))?;
+        Ok(BatchIndex { batch, keys })
+    }
+
+    /// The rhs row for the id written `raw`.
+    pub fn find(&self, raw: &[u8]) -> Option<u32> {
+        self.keys.find(raw)
+    }
+}
+
+/// Where the key column is, or an error listing the columns there are.
+pub fn key_position(path: &Path, names: &[String]) -> Result<usize, TableError> {
+    names.iter().position(|n| n == KEY).ok_or_else(|| {
+        TableError::invalid(
+            PathBuf::from(path),
+            None,
+            format!("no {KEY} column; its columns are: {}", names.join(", ")),
+        )
+    })
+}
+
+fn without_key(names: &[String], key_index: usize) -> Vec<String> {
+    names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != key_index)
+        .map(|(_, n)| n.clone())
+        .collect()
+}
+
+fn duplicate_error(path: &Path, duplicate: DuplicateKey, unit: &str) -> TableError {
+    TableError::invalid(
+        path,
+        None,
+        format!(
+            "{KEY} {} appears twice, on {unit} {} and {}; a per-patient file must have one row per patient",
+            duplicate.key, duplicate.first, duplicate.second
+        ),
+    )
+}

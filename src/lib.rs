@@ -1,0 +1,10 @@
+//! cohortkit: fast, lossless tools for OpenSAFELY-style cohort studies.
+//!
+//! - [`join`]: the left join of weekly cohort files to a per-patient file
+//!   (`cohort-joiner`).
+//! - [`table`]: reading and writing cohort files in every supported format.
+
+pub mod cli;
+pub mod join;
+pub mod progress;
+pub mod table;

@@ -1,0 +1,142 @@
+//! Output files that appear complete or not at all.
+//!
+//! Every output is written to a hidden temporary name in its target
+//! directory and renamed into place once complete. Temporary files are
+//! removed when dropped (an error), and by [`remove_all_pending`], which the
+//! command-line front end calls when interrupted (Ctrl-C, SIGTERM, SIGHUP).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Temporary files not yet renamed into place, for clean-up on a signal.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// A file being written under a temporary name, renamed to its final name by
+/// [`AtomicFile::commit`].
+#[derive(Debug)]
+pub struct AtomicFile {
+    writer: Option<BufWriter<File>>,
+    temp: PathBuf,
+    dest: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts writing `dest`: creates `.NAME.tmp-PID-N` beside it.
+    pub fn create(dest: &Path) -> io::Result<AtomicFile> {
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = dest
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "output has no file name"))?
+            .to_string_lossy();
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&format!(".{name}.tmp-{}-", std::process::id()));
+        // Outputs get the usual permissions (0666 less the umask), not 0600.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder.tempfile_in(dir)?;
+        let (file, temp_path) = temp.keep().map_err(|e| e.error)?;
+        PENDING.lock().unwrap().push(temp_path.clone());
+        Ok(AtomicFile {
+            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+            temp: temp_path,
+            dest: dest.to_path_buf(),
+        })
+    }
+
+    /// The final path this file will have.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Flushes, syncs and renames the file to its final name.
+    pub fn commit(mut self) -> io::Result<()> {
+        let writer = self.writer.take().expect("writer present until commit");
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&self.temp, &self.dest)?;
+        forget_pending(&self.temp);
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer.as_mut().expect("not committed").write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.writer.as_mut().expect("not committed").write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.as_mut().expect("not committed").flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(&self.temp);
+            forget_pending(&self.temp);
+        }
+    }
+}
+
+fn forget_pending(path: &Path) {
+    PENDING.lock().unwrap().retain(|p| p != path);
+}
+
+/// Removes every temporary file still being written. Called on interruption,
+/// just before the process exits.
+pub fn remove_all_pending() {
+    // A poisoned lock means a writer panicked; the paths are still valid.
+    let pending = match PENDING.lock() {
+        Ok(guard) => guard.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    for path in pending {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Writes `dest` atomically with the bytes `write` produces.
+pub fn write_with(
+    dest: &Path,
+    write: impl FnOnce(&mut AtomicFile) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut file = AtomicFile::create(dest)?;
+    write(&mut file)?;
+    file.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_committed_file_has_its_final_name_and_no_temporary_remains() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.csv");
+        write_with(&dest, |f| f.write_all(b"a\n1\n")).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"a\n1\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_dropped_file_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.csv");
+        let result = write_with(&dest, |f| {
+            f.write_all(b"partial")?;
+            Err(io::Error::other("boom"))
+        });
+        assert!(result.is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
