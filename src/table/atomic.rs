@@ -33,8 +33,9 @@ impl AtomicFile {
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "output has no file name"))?
             .to_string_lossy();
+        let prefix = format!(".{name}.tmp-{}-", std::process::id());
         let mut builder = tempfile::Builder::new();
-        builder.prefix(&format!(".{name}.tmp-{}-", std::process::id()));
+        builder.prefix(&prefix);
         // Outputs get the usual permissions (0666 less the umask), not 0600.
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
