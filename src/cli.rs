@@ -23,6 +23,19 @@ enum Command {
     /// Left-join cohort files to a per-patient file on patient_id
     /// (a drop-in for cohort-joiner).
     Join(JoinArgs),
+    /// Make cohortextractor-compatible dummy cohorts from a schema.
+    Generate(crate::dummy::GenerateArgs),
+    /// Work with dummy-data schemas (import from `cohortextractor dump_study_yaml`).
+    Schema(crate::dummy::SchemaArgs),
+    /// Write an HTML dataset report per file, under disclosure control
+    /// (a drop-in for dataset-report).
+    Report(crate::report::ReportArgs),
+    /// Validate a project.yaml.
+    Check(crate::pipeline::CheckArgs),
+    /// Run actions of a project.yaml pipeline, data actions natively.
+    Run(crate::pipeline::RunArgs),
+    /// Run the bundled FLUCATS study end to end.
+    Demo(crate::pipeline::DemoArgs),
 }
 
 /// Arguments of `cohortkit join` and `cohort-joiner`.
@@ -87,14 +100,52 @@ pub fn main_as(name: &str) -> ExitCode {
     run_as(name, std::env::args_os().collect())
 }
 
+/// The `dataset-report` command line: exactly the report's arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "dataset-report",
+    version,
+    about = "HTML dataset reports under disclosure control (cohortkit)"
+)]
+struct ReportCli {
+    #[command(flatten)]
+    args: crate::report::ReportArgs,
+}
+
+/// Parses `args` as the tool `name` would and runs it, returning its error
+/// instead of exiting (the pipeline runs actions in-process this way).
+/// Usage errors come back as errors too.
+pub fn execute(name: &str, args: Vec<OsString>) -> anyhow::Result<()> {
+    match name {
+        "cohort-joiner" => crate::join::run(&JoinerCli::try_parse_from(args)?.args),
+        "dataset-report" => crate::report::run(
+            &ReportCli::try_parse_from(args)?.args,
+            crate::report::Invocation::DatasetReport,
+        ),
+        _ => match Cli::try_parse_from(args)?.command {
+            Command::Join(join) => crate::join::run(&join),
+            Command::Generate(generate) => crate::dummy::generate(&generate),
+            Command::Schema(schema) => crate::dummy::schema(&schema),
+            Command::Report(report) => {
+                crate::report::run(&report, crate::report::Invocation::Cohortkit)
+            }
+            Command::Check(check) => crate::pipeline::check(&check),
+            Command::Run(run) => crate::pipeline::run(&run),
+            Command::Demo(demo) => crate::pipeline::demo(&demo),
+        },
+    }
+}
+
 fn run_as(name: &str, args: Vec<OsString>) -> ExitCode {
     install_interrupt_handler();
-    let result = match name {
-        "cohort-joiner" => crate::join::run(&JoinerCli::parse_from(args).args),
-        _ => match Cli::parse_from(args).command {
-            Command::Join(join) => crate::join::run(&join),
-        },
-    };
+    let result = execute(name, args);
+    if let Some(usage) = result
+        .as_ref()
+        .err()
+        .and_then(|e| e.downcast_ref::<clap::Error>())
+    {
+        usage.exit();
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -5,6 +5,9 @@
 //! - [`table`]: reading and writing cohort files in every supported format.
 
 pub mod cli;
+pub mod dummy;
 pub mod join;
+pub mod pipeline;
 pub mod progress;
+pub mod report;
 pub mod table;
