@@ -1,0 +1,54 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The upstream reference outputs (`../shared/reference/flucats`).
+pub fn reference() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/flucats")
+}
+
+/// The `cohortkit` binary built for these tests.
+pub fn cohortkit() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cohortkit"))
+}
+
+/// A Python interpreter that has pandas and pyarrow, for cross-checks.
+///
+/// `None` (with a note on stderr) when there is none, so that `cargo test`
+/// works on a machine without Python; CI sets `COHORTKIT_REQUIRE_PANDAS=1`
+/// (after pip-installing them), and then a missing pandas fails the test.
+pub fn pandas_python() -> Option<PathBuf> {
+    for candidate in ["python3", "python"] {
+        let ok = Command::new(candidate)
+            .args(["-c", "import pandas, pyarrow"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            return Some(PathBuf::from(candidate));
+        }
+    }
+    if std::env::var_os("COHORTKIT_REQUIRE_PANDAS").is_some() {
+        panic!("COHORTKIT_REQUIRE_PANDAS is set but no python3 with pandas and pyarrow was found");
+    }
+    eprintln!("note: pandas/pyarrow not installed; skipping the pandas cross-check");
+    None
+}
+
+/// Runs a Python script with pandas; panics with its stderr if it fails.
+/// Returns its stdout.
+pub fn run_python(python: &Path, script: &str, args: &[&Path]) -> String {
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
