@@ -1,0 +1,647 @@
+//! The `project.yaml` model: the version, the expectations and the actions,
+//! read from a [`yaml`](super::yaml) tree so that every problem can name its
+//! line. The rules that hold in every version are checked here; the rules
+//! that depend on the version and on several actions are in
+//! [`validate`](super::validate).
+
+use std::fmt;
+use std::path::Path;
+
+use super::outputs::{self, Level};
+use super::shell;
+use super::yaml::{self, Node, Value};
+
+/// The newest project format.
+pub const LATEST_VERSION: f64 = 5.0;
+
+/// The regular expression upstream uses for image tags, as a function:
+/// `^(v[0-9.]+(-pre)?|dev|latest)$`.
+pub fn is_valid_tag(tag: &str) -> bool {
+    if tag == "dev" || tag == "latest" {
+        return true;
+    }
+    let Some(rest) = tag.strip_prefix('v') else {
+        return false;
+    };
+    let rest = rest.strip_suffix("-pre").unwrap_or(rest);
+    !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+}
+
+/// A problem found in the project file, with its line where one exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// What is wrong, in upstream's words where upstream has them.
+    pub message: String,
+    /// The 1-based line in `project.yaml`.
+    pub line: Option<usize>,
+}
+
+impl Problem {
+    /// A problem at `line`.
+    pub fn at(line: usize, message: impl Into<String>) -> Problem {
+        Problem {
+            message: message.into(),
+            line: Some(line),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{} (line {line})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Every problem of an invalid project file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Problems(pub Vec<Problem>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Errors in project file")?;
+        for problem in &self.0 {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A parsed project: the version and the actions whose own definition is
+/// valid (cross-action and version rules are checked by `validate`).
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// `version`, as a float.
+    pub version: f64,
+    /// The line of `version`.
+    pub version_line: usize,
+    /// The `expectations` section as written, if any.
+    pub expectations: Option<Node>,
+    /// The actions in file order.
+    pub actions: Vec<Action>,
+    /// The names of every action in the file, valid or not.
+    pub names: Vec<String>,
+}
+
+/// One action.
+#[derive(Debug, Clone)]
+pub struct Action {
+    /// Its name.
+    pub id: String,
+    /// The line of its name.
+    pub line: usize,
+    /// Its `run:` command.
+    pub run: Command,
+    /// The actions it needs, with their lines.
+    pub needs: Vec<(String, usize)>,
+    /// Its declared outputs, in file order.
+    pub outputs: Vec<Output>,
+    /// Its `config:` mapping as JSON.
+    pub config: Option<serde_json::Value>,
+    /// Its `dummy_data_file:`.
+    pub dummy_data_file: Option<String>,
+}
+
+/// One declared output pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Its privacy level.
+    pub level: Level,
+    /// Its label (the key under the level).
+    pub label: String,
+    /// The file pattern.
+    pub pattern: String,
+    /// The line of the pattern.
+    pub line: usize,
+}
+
+/// A `run:` command.
+#[derive(Debug, Clone)]
+pub struct Command {
+    /// The string as written.
+    pub raw: String,
+    /// Its words, split as a POSIX shell does.
+    pub words: Vec<String>,
+    /// The line of `run:`.
+    pub line: usize,
+}
+
+impl Command {
+    /// The image (or reusable action) name: the first word before `:`.
+    pub fn image(&self) -> &str {
+        self.words[0].split(':').next().unwrap_or("")
+    }
+
+    /// The image tag: the first word after its first `:`.
+    pub fn tag(&self) -> &str {
+        self.words[0].split_once(':').map_or("", |(_, t)| t)
+    }
+
+    /// The arguments after the image.
+    pub fn args(&self) -> &[String] {
+        &self.words[1..]
+    }
+
+    /// Whether this is `cohortextractor:TAG generate_cohort ...`.
+    pub fn is_generate_cohort(&self) -> bool {
+        self.image() == "cohortextractor"
+            && self.args().first().is_some_and(|a| a == "generate_cohort")
+    }
+}
+
+impl Action {
+    /// The patterns of its outputs.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        self.outputs.iter().map(|o| o.pattern.as_str())
+    }
+
+    /// The distinct privacy levels it declares.
+    pub fn levels(&self) -> Vec<Level> {
+        let mut levels: Vec<Level> = self.outputs.iter().map(|o| o.level).collect();
+        levels.sort();
+        levels.dedup();
+        levels
+    }
+}
+
+/// Reads and checks `path` (a `project.yaml`): returns the valid project and
+/// its warnings, or every problem.
+pub fn load(path: &Path) -> anyhow::Result<(super::validate::Valid, Vec<Problem>)> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the project file {}", path.display()))?;
+    let project = parse(&text)?;
+    Ok(super::validate::validate(project)?)
+}
+
+/// Builds the project model from `text`, checking the rules every version
+/// shares. Fails with every problem found.
+pub fn parse(text: &str) -> Result<Project, Problems> {
+    let doc = yaml::parse(text).map_err(|errors| {
+        Problems(
+            errors
+                .into_iter()
+                .map(|e| Problem {
+                    message: e.message,
+                    line: e.line,
+                })
+                .collect(),
+        )
+    })?;
+    let Some(top) = doc.as_map() else {
+        return Err(Problems(vec![Problem::at(
+            doc.line,
+            format!(
+                "the project file must be a mapping with `version` and `actions`, not a {}",
+                doc.value.kind()
+            ),
+        )]));
+    };
+    let (version, version_line) = version(&doc)?;
+    if version > LATEST_VERSION {
+        return Err(Problems(vec![Problem::at(
+            version_line,
+            format!(
+                "The latest version is v{}, but got v{}",
+                LATEST_VERSION,
+                python_float(version)
+            ),
+        )]));
+    }
+
+    let mut problems = Vec::new();
+    let unexpected: Vec<&str> = top
+        .iter()
+        .map(|e| e.key.as_str())
+        .filter(|k| !["version", "actions", "expectations"].contains(k))
+        .collect();
+    if !unexpected.is_empty() {
+        let line = top.iter().find(|e| e.key == unexpected[0]).map(|e| e.line);
+        problems.push(Problem {
+            message: format!(
+                "Unexpected parameters ({}) in project",
+                unexpected.join(", ")
+            ),
+            line,
+        });
+    }
+
+    let mut actions = Vec::new();
+    let mut names = Vec::new();
+    match doc.get("actions").map(|n| (n, n.as_map())) {
+        Some((_, Some(entries))) => {
+            for entry in entries {
+                names.push(entry.key.clone());
+                match action(&entry.key, entry.line, &entry.value) {
+                    Ok(action) => actions.push(action),
+                    Err(mut found) => problems.append(&mut found),
+                }
+            }
+        }
+        other => problems.push(Problem {
+            message: "Project `actions` section must be a dictionary of key/value pairs".into(),
+            line: other.map(|(n, _)| n.line),
+        }),
+    }
+    if !problems.is_empty() {
+        return Err(Problems(problems));
+    }
+    Ok(Project {
+        version,
+        version_line,
+        expectations: doc.get("expectations").cloned(),
+        actions,
+        names,
+    })
+}
+
+/// `version` as a float, as Python's `float()` reads it.
+fn version(doc: &Node) -> Result<(f64, usize), Problems> {
+    let Some(node) = doc.get("version").filter(|n| n.value != Value::Null) else {
+        return Err(Problems(vec![Problem {
+            message: format!(
+                "Project file must have a `version` attribute specifying which version of the project configuration format it uses (current latest version is {})",
+                LATEST_VERSION as i64
+            ),
+            line: doc.get("version").map(|n| n.line),
+        }]));
+    };
+    let number = match &node.value {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        Value::Str(s) => s.trim().replace('_', "").parse::<f64>().ok(),
+        _ => None,
+    };
+    match number {
+        Some(v) if !v.is_nan() => Ok((v, node.line)),
+        _ => Err(Problems(vec![Problem::at(
+            node.line,
+            format!(
+                "`version` must be a number between 1 and {}",
+                LATEST_VERSION as i64
+            ),
+        )])),
+    }
+}
+
+/// A float as Python's `str()` prints it (`6.0`, `5.5`).
+pub fn python_float(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e16 {
+        format!("{x:.1}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// One action's definition, checked on its own.
+fn action(id: &str, line: usize, node: &Node) -> Result<Action, Vec<Problem>> {
+    let Some(entries) = node.as_map() else {
+        return Err(vec![Problem::at(
+            line,
+            format!("Configuration for action {id} must be a dictionary of key/value pairs"),
+        )]);
+    };
+    let mut problems = Vec::new();
+    for key in ["run", "outputs"] {
+        if node.get(key).is_none() {
+            problems.push(Problem::at(
+                line,
+                format!("Action {id} must contain a configuration for '{key}'"),
+            ));
+        }
+    }
+    let known = ["run", "outputs", "needs", "config", "dummy_data_file"];
+    let unexpected: Vec<&str> = entries
+        .iter()
+        .map(|e| e.key.as_str())
+        .filter(|k| !known.contains(k))
+        .collect();
+    if !unexpected.is_empty() {
+        problems.push(Problem::at(
+            line,
+            format!(
+                "Unexpected parameters ({}) in action {id}",
+                unexpected.join(", ")
+            ),
+        ));
+    }
+
+    let run = node
+        .get("run")
+        .and_then(|n| collect(&mut problems, command(id, n)));
+    let outputs = node
+        .get("outputs")
+        .and_then(|n| collect(&mut problems, outputs(id, n)));
+    let needs = collect(&mut problems, needs(id, node.get("needs")));
+    let config = match node.get("config") {
+        None => None,
+        Some(n) if n.value == Value::Null => None,
+        Some(n) if n.as_map().is_some() => Some(n.to_json()),
+        Some(n) => {
+            problems.push(Problem::at(
+                n.line,
+                format!("`config` section for action {id} must be a dictionary of key/value pairs"),
+            ));
+            None
+        }
+    };
+    let dummy_data_file = match node.get("dummy_data_file") {
+        None => None,
+        Some(n) if n.value == Value::Null => None,
+        Some(n) => match n.as_str() {
+            Some(s) => Some(s.to_owned()),
+            None => {
+                problems.push(Problem::at(
+                    n.line,
+                    format!("`dummy_data_file` section for action {id} must be a string"),
+                ));
+                None
+            }
+        },
+    };
+    match (run, outputs, needs) {
+        (Some(run), Some(outputs), Some(needs)) if problems.is_empty() => {
+            let action = Action {
+                id: id.to_owned(),
+                line,
+                run,
+                needs,
+                outputs,
+                config,
+                dummy_data_file,
+            };
+            match ehrql_outputs(&action) {
+                Some(problem) => Err(vec![problem]),
+                None => Ok(action),
+            }
+        }
+        _ => Err(problems),
+    }
+}
+
+/// ehrQL's `generate-dataset`/`generate-measures` outputs: dataset outputs
+/// all `highly_sensitive`, an `--output` argument, and patterns matching it.
+fn ehrql_outputs(action: &Action) -> Option<Problem> {
+    let id = &action.id;
+    let words = &action.run.words;
+    let kind = match (action.run.image(), words.get(1).map(String::as_str)) {
+        ("ehrql" | "databuilder", Some("generate-dataset" | "generate_dataset")) => "dataset",
+        ("ehrql" | "databuilder", Some("generate-measures" | "generate_measures")) => "measures",
+        _ => return None,
+    };
+    let problem = |message: String| Some(Problem::at(action.run.line, message));
+    let levels = action.levels();
+    if kind == "dataset" && levels.iter().any(|l| *l != Level::HighlySensitive) {
+        return problem(format!(
+            "`{id}` action uses `generate-dataset` and so all outputs must be labelled `highly_sensitive`"
+        ));
+    }
+    let spec = words.iter().enumerate().find_map(|(i, w)| {
+        if w == "--output" {
+            Some(words.get(i + 1).cloned().unwrap_or_default())
+        } else {
+            w.strip_prefix("--output=").map(str::to_owned)
+        }
+    });
+    let Some(spec) = spec else {
+        return problem(format!(
+            "`{id}` action does not provide an `--output` argument specifying where the results of `generate-{kind}` should be stored"
+        ));
+    };
+    let patterns: Vec<&str> = action
+        .outputs
+        .iter()
+        .filter(|o| {
+            o.level == Level::HighlySensitive
+                || (kind == "measures" && o.level == Level::ModeratelySensitive)
+        })
+        .map(|o| o.pattern.as_str())
+        .collect();
+    // `--output DIR/:FORMAT` (or `DIR/NAME:FORMAT`) writes a directory of files.
+    let (expected, ok) = match spec.rsplit_once(':') {
+        Some((path, ext)) => {
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            let dir = if name.is_empty() {
+                dir.to_owned()
+            } else {
+                path.to_owned()
+            };
+            let glob = format!("{dir}/*.{ext}");
+            let ok = patterns.iter().all(|p| outputs::wildcard_match(&glob, p));
+            (format!("{dir}/:{ext}"), ok)
+        }
+        None => (spec.clone(), patterns.contains(&spec.as_str())),
+    };
+    if ok {
+        None
+    } else {
+        problem(format!(
+            "output specification must match the `--output` argument in the `run` command: got {} but was expecting {expected}",
+            patterns.join(", ")
+        ))
+    }
+}
+
+/// Keeps the value of `result`, moving its problems into `problems`.
+fn collect<T>(problems: &mut Vec<Problem>, result: Result<T, Vec<Problem>>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(mut found) => {
+            problems.append(&mut found);
+            None
+        }
+    }
+}
+
+/// The `run:` string, split, with a valid `NAME:TAG` first word.
+fn command(id: &str, node: &Node) -> Result<Command, Vec<Problem>> {
+    let fail = |message: String| Err(vec![Problem::at(node.line, message)]);
+    let Some(raw) = node.as_str() else {
+        return fail(format!("`run` section for action {id} must be a string"));
+    };
+    let words = match shell::split(raw) {
+        Ok(words) => words,
+        Err(e) => {
+            return fail(format!(
+                "Action {id} has a `run` command that cannot be split into words: {e}"
+            ));
+        }
+    };
+    if words.is_empty() {
+        return fail(format!("run must have a value, {id} has an empty run key"));
+    }
+    let (name, tag) = words[0].split_once(':').unwrap_or((&words[0], ""));
+    if !is_valid_tag(tag) {
+        return fail(format!(
+            "Action command {name} must have a version specified in the form :vN (e.g. {name}:v2)"
+        ));
+    }
+    Ok(Command {
+        raw: raw.to_owned(),
+        words,
+        line: node.line,
+    })
+}
+
+/// The `needs:` list.
+fn needs(id: &str, node: Option<&Node>) -> Result<Vec<(String, usize)>, Vec<Problem>> {
+    let Some(node) = node.filter(|n| n.value != Value::Null) else {
+        return Ok(Vec::new());
+    };
+    let Value::Seq(items) = &node.value else {
+        return Err(vec![Problem::at(
+            node.line,
+            format!("`needs` section for action {id} must be a list"),
+        )]);
+    };
+    let mut needs = Vec::new();
+    let mut problems = Vec::new();
+    for item in items {
+        match item.as_str() {
+            Some(name) if name.contains(' ') => problems.push(Problem::at(
+                item.line,
+                format!("`needs` actions should be separated with commas, but {id} needs `{name}`"),
+            )),
+            Some(name) => needs.push((name.to_owned(), item.line)),
+            None => problems.push(Problem::at(
+                item.line,
+                format!("`needs` section for action {id} must list action names"),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(needs)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The `outputs:` section: levels, labels and valid patterns.
+fn outputs(id: &str, node: &Node) -> Result<Vec<Output>, Vec<Problem>> {
+    let Some(entries) = node.as_map() else {
+        return Err(vec![Problem::at(
+            node.line,
+            format!("`outputs` section for action {id} must be a dictionary of key/value pairs"),
+        )]);
+    };
+    let mut problems = Vec::new();
+    let unexpected: Vec<&str> = entries
+        .iter()
+        .map(|e| e.key.as_str())
+        .filter(|k| Level::from_name(k).is_none())
+        .collect();
+    if !unexpected.is_empty() {
+        problems.push(Problem::at(
+            node.line,
+            format!(
+                "Unexpected parameters ({}) in `outputs` section for action {id}",
+                unexpected.join(", ")
+            ),
+        ));
+    }
+    let mut outputs = Vec::new();
+    let mut any_level = false;
+    for entry in entries {
+        let Some(level) = Level::from_name(&entry.key) else {
+            continue;
+        };
+        if entry.value.value == Value::Null {
+            continue;
+        }
+        any_level = true;
+        let Some(files) = entry.value.as_map() else {
+            problems.push(Problem::at(
+                entry.line,
+                format!(
+                    "`{level}` section for action {id} must be a dictionary of key/value pairs"
+                ),
+            ));
+            continue;
+        };
+        for file in files {
+            let Some(pattern) = file.value.as_str() else {
+                problems.push(Problem::at(
+                    file.line,
+                    format!("`{}` output for action {id} must be a string", file.key),
+                ));
+                continue;
+            };
+            match outputs::check_pattern(pattern, level) {
+                Ok(()) => outputs.push(Output {
+                    level,
+                    label: file.key.clone(),
+                    pattern: pattern.to_owned(),
+                    line: file.value.line,
+                }),
+                Err(reason) => problems.push(Problem::at(
+                    file.value.line,
+                    format!("Output path {pattern} is invalid: {reason}"),
+                )),
+            }
+        }
+    }
+    if !any_level {
+        problems.push(Problem::at(
+            node.line,
+            format!(
+                "Action {id} must specify at least one output of: highly_sensitive, moderately_sensitive, minimally_sensitive"
+            ),
+        ));
+    }
+    if problems.is_empty() {
+        Ok(outputs)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_follow_upstreams_pattern() {
+        for ok in ["v1", "v0.0.44", "v2-pre", "dev", "latest", "v1."] {
+            assert!(is_valid_tag(ok), "{ok}");
+        }
+        for bad in ["", "1", "v", "vx", "v1-beta", "Latest", "v-pre"] {
+            assert!(!is_valid_tag(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_seed_project_parses() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/flucats/project.yaml");
+        let project = parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(project.version, 3.0);
+        assert_eq!(project.actions.len(), 7);
+        let join = &project.actions[5];
+        assert_eq!(join.id, "join_cohorts_weekly");
+        assert_eq!(
+            join.run.words,
+            [
+                "cohort-joiner:v0.0.44",
+                "--lhs",
+                "output/input_20*.csv.gz",
+                "--rhs",
+                "output/input_end.csv.gz",
+                "--output-dir",
+                "output/joined"
+            ]
+        );
+        assert_eq!(join.needs.len(), 3);
+        assert_eq!(join.outputs[0].pattern, "output/joined/input_20*.csv.gz");
+        assert!(project.actions[0].run.is_generate_cohort());
+        assert_eq!(project.actions[0].run.tag(), "latest");
+    }
+
+    #[test]
+    fn python_floats_print_as_python_does() {
+        assert_eq!(python_float(6.0), "6.0");
+        assert_eq!(python_float(5.5), "5.5");
+    }
+}
