@@ -7,14 +7,21 @@
 //! ([`workspace`]) through an executor ([`execute`]); [`outputs`] matches and
 //! checks what they wrote; [`state`] and [`metadata`] record it.
 
+pub mod execute;
+pub mod metadata;
 pub mod outputs;
+pub mod plan;
 pub mod project;
+pub mod runner;
 pub mod shell;
+pub mod state;
 pub mod validate;
+pub mod workspace;
 pub mod yaml;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use clap::Args;
 
 /// Arguments of `cohortkit check`.
@@ -27,7 +34,30 @@ pub struct CheckArgs {
 
 /// Arguments of `cohortkit run`.
 #[derive(Debug, Args)]
-pub struct RunArgs {}
+pub struct RunArgs {
+    /// Actions to run (with the actions they need), or `run_all`.
+    #[arg(value_name = "ACTION")]
+    pub actions: Vec<String>,
+    /// The directory holding project.yaml.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub project_dir: PathBuf,
+    /// Run the needed actions too, even when earlier runs can be reused.
+    #[arg(short = 'f', long)]
+    pub force_run_dependencies: bool,
+    /// Keep running what can run after an action fails.
+    #[arg(long)]
+    pub continue_on_error: bool,
+    /// Actions to run at once.
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 2)]
+    pub concurrency: usize,
+    /// Report actions that nothing here can run (a missing interpreter, an
+    /// image cohortkit does not provide) as skipped instead of failed.
+    #[arg(long)]
+    pub skip_unavailable: bool,
+    /// Prefix progress lines with the time.
+    #[arg(long)]
+    pub timestamps: bool,
+}
 
 /// Arguments of `cohortkit demo`.
 #[derive(Debug, Args)]
@@ -43,15 +73,67 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
     println!(
         "{}: valid (version {}, {} actions)",
         path.display(),
-        project::python_float(valid.project.version),
+        crate::table::text::python_float(valid.project.version),
         valid.project.actions.len()
     );
     Ok(())
 }
 
-/// Runs `cohortkit run`.
-pub fn run(_args: &RunArgs) -> anyhow::Result<()> {
-    anyhow::bail!("run is not implemented yet")
+/// Runs `cohortkit run`: plans, runs, prints the summary; fails when any
+/// action failed.
+pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let project_dir = std::path::absolute(&args.project_dir)
+        .with_context(|| format!("cannot resolve {}", args.project_dir.display()))?;
+    let (valid, warnings) = project::load(&project_dir.join("project.yaml"))?;
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    let mut state = state::State::load(&project_dir)?;
+    for name in state.cancel_interrupted() {
+        eprintln!("note: the last run of {name} was interrupted; it is marked cancelled");
+    }
+    let planned = match plan::plan(
+        &valid.project,
+        &args.actions,
+        args.force_run_dependencies,
+        |action| state.reusable(action, &project_dir),
+    )? {
+        plan::Plan::Run(planned) => planned,
+        plan::Plan::NothingToDo => {
+            println!("=> All actions already completed successfully");
+            println!("   Use -f option to force everything to re-run");
+            return Ok(());
+        }
+    };
+    let names: Vec<&str> = planned
+        .iter()
+        .map(|&i| valid.project.actions[i].id.as_str())
+        .collect();
+    println!("\nRunning actions: {}\n", names.join(", "));
+    let options = runner::Options {
+        concurrency: args.concurrency,
+        continue_on_error: args.continue_on_error,
+        skip_unavailable: args.skip_unavailable,
+        timestamps: args.timestamps,
+    };
+    let runner = runner::Runner::new(&project_dir, &valid, state, options)?;
+    let outcomes = runner.run(&planned);
+    println!("\n{}", runner::summary(&outcomes));
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.status == runner::Status::Failed)
+        .map(|o| o.action.as_str())
+        .collect();
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "{} of {} actions failed: {} (logs in {})",
+            failed.len(),
+            outcomes.len(),
+            failed.join(", "),
+            Path::new("metadata").display()
+        );
+    }
+    Ok(())
 }
 
 /// Runs `cohortkit demo`.

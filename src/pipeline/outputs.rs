@@ -6,7 +6,10 @@ use std::fmt;
 use std::path::Path;
 
 /// How sensitive an output is, as declared in `project.yaml`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Level {
     /// Patient-level data: stays on the server.
     HighlySensitive,

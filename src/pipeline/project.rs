@@ -10,6 +10,7 @@ use std::path::Path;
 use super::outputs::{self, Level};
 use super::shell;
 use super::yaml::{self, Node, Value};
+use crate::table::text::python_float;
 
 /// The newest project format.
 pub const LATEST_VERSION: f64 = 5.0;
@@ -98,8 +99,8 @@ pub struct Action {
     pub needs: Vec<(String, usize)>,
     /// Its declared outputs, in file order.
     pub outputs: Vec<Output>,
-    /// Its `config:` mapping as JSON.
-    pub config: Option<serde_json::Value>,
+    /// Its `config:` mapping.
+    pub config: Option<Node>,
     /// Its `dummy_data_file:`.
     pub dummy_data_file: Option<String>,
 }
@@ -287,15 +288,6 @@ fn version(doc: &Node) -> Result<(f64, usize), Problems> {
     }
 }
 
-/// A float as Python's `str()` prints it (`6.0`, `5.5`).
-pub fn python_float(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e16 {
-        format!("{x:.1}")
-    } else {
-        x.to_string()
-    }
-}
-
 /// One action's definition, checked on its own.
 fn action(id: &str, line: usize, node: &Node) -> Result<Action, Vec<Problem>> {
     let Some(entries) = node.as_map() else {
@@ -339,7 +331,7 @@ fn action(id: &str, line: usize, node: &Node) -> Result<Action, Vec<Problem>> {
     let config = match node.get("config") {
         None => None,
         Some(n) if n.value == Value::Null => None,
-        Some(n) if n.as_map().is_some() => Some(n.to_json()),
+        Some(n) if n.as_map().is_some() => Some(n.clone()),
         Some(n) => {
             problems.push(Problem::at(
                 n.line,
@@ -637,11 +629,5 @@ mod tests {
         assert_eq!(join.outputs[0].pattern, "output/joined/input_20*.csv.gz");
         assert!(project.actions[0].run.is_generate_cohort());
         assert_eq!(project.actions[0].run.tag(), "latest");
-    }
-
-    #[test]
-    fn python_floats_print_as_python_does() {
-        assert_eq!(python_float(6.0), "6.0");
-        assert_eq!(python_float(5.5), "5.5");
     }
 }

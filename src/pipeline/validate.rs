@@ -33,7 +33,7 @@ pub fn validate(mut project: Project) -> Result<(Valid, Vec<Problem>), Problems>
             project.version_line,
             format!(
                 "Your project file is using an old version ({}); consider updating to version 5",
-                super::project::python_float(v)
+                crate::table::text::python_float(v)
             ),
         ));
     }

@@ -99,24 +99,53 @@ impl Node {
             .map(|e| &e.value)
     }
 
-    /// The node as JSON (mapping keys become strings).
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The node as Python's `json.dumps` writes it: keys in file order,
+    /// `", "` and `": "` separators, non-ASCII characters escaped.
+    pub fn to_python_json(&self) -> String {
         match &self.value {
-            Value::Null => serde_json::Value::Null,
-            Value::Bool(b) => (*b).into(),
-            Value::Int(i) => (*i).into(),
-            Value::Float(f) => serde_json::Number::from_f64(*f)
-                .map(serde_json::Value::Number)
-                .unwrap_or(serde_json::Value::Null),
-            Value::Str(s) => s.clone().into(),
-            Value::Seq(items) => items.iter().map(Node::to_json).collect(),
-            Value::Map(entries) => entries
-                .iter()
-                .map(|e| (e.key.clone(), e.value.to_json()))
-                .collect::<serde_json::Map<_, _>>()
-                .into(),
+            Value::Null => "null".into(),
+            Value::Bool(b) => b.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) if f.is_nan() => "NaN".into(),
+            Value::Float(f) if f.is_infinite() => {
+                if *f > 0.0 { "Infinity" } else { "-Infinity" }.into()
+            }
+            Value::Float(f) => crate::table::text::python_float(*f),
+            Value::Str(s) => json_string(s),
+            Value::Seq(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(Node::to_python_json)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Value::Map(entries) => format!(
+                "{{{}}}",
+                entries
+                    .iter()
+                    .map(|e| format!("{}: {}", json_string(&e.key), e.value.to_python_json()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
+}
+
+/// A JSON string with every non-ASCII character escaped.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in serde_json::Value::from(text).to_string().chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// Reads the single document in `text`. Every duplicate key is reported;
@@ -423,10 +452,7 @@ mod tests {
             doc("base: &b\n  run: x:v1\n  needs: [a]\nother:\n  <<: *b\n  needs: [c]\nlist: *b\n");
         let other = d.get("other").unwrap();
         assert_eq!(other.get("run").unwrap().as_str(), Some("x:v1"));
-        assert_eq!(
-            other.get("needs").unwrap().to_json(),
-            serde_json::json!(["c"])
-        );
+        assert_eq!(other.get("needs").unwrap().to_python_json(), r#"["c"]"#);
         assert_eq!(
             d.get("list").unwrap().get("run").unwrap().as_str(),
             Some("x:v1")
@@ -445,6 +471,15 @@ mod tests {
         let syntax = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(syntax[0].message.starts_with("invalid YAML"), "{syntax:?}");
         assert!(syntax[0].line.is_some());
+    }
+
+    #[test]
+    fn nodes_print_as_python_json() {
+        let d = doc("c: {name: \"it's\", n: [1, 2.5, 1e20, .inf], u: é, z: ~, b: true}\n");
+        assert_eq!(
+            d.get("c").unwrap().to_python_json(),
+            r#"{"name": "it's", "n": [1, 2.5, 1e+20, Infinity], "u": "\u00e9", "z": null, "b": true}"#
+        );
     }
 
     #[test]
