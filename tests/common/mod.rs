@@ -52,3 +52,28 @@ pub fn run_python(python: &Path, script: &str, args: &[&Path]) -> String {
     );
     String::from_utf8(output.stdout).expect("utf-8 output")
 }
+
+/// A Python interpreter with opensafely 2.1.5 (its vendored `pipeline`
+/// validator), for cross-checks of `cohortkit check`.
+///
+/// `None` (with a note) when there is none; CI sets
+/// `COHORTKIT_REQUIRE_OPENSAFELY=1` after pip-installing it, and then a
+/// missing opensafely fails the test.
+pub fn opensafely_python() -> Option<PathBuf> {
+    for candidate in ["python3", "python"] {
+        let ok = Command::new(candidate)
+            .args(["-c", "import opensafely._vendor.pipeline"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            return Some(PathBuf::from(candidate));
+        }
+    }
+    if std::env::var_os("COHORTKIT_REQUIRE_OPENSAFELY").is_some() {
+        panic!(
+            "COHORTKIT_REQUIRE_OPENSAFELY is set but no python3 with opensafely was found (pip install opensafely==2.1.5)"
+        );
+    }
+    eprintln!("note: opensafely not installed; skipping the cross-check with its validator");
+    None
+}
