@@ -118,7 +118,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     };
     let runner = runner::Runner::new(&project_dir, &valid, state, options)?;
     let outcomes = runner.run(&planned);
-    println!("\n{}", runner::summary(&outcomes));
+    print!("\n{}", runner::summary(&outcomes));
     let failed: Vec<&str> = outcomes
         .iter()
         .filter(|o| o.status == runner::Status::Failed)

@@ -484,7 +484,11 @@ pub fn summary(outcomes: &[Outcome]) -> String {
     for o in shown {
         text.push_str(&format!("=> {}\n", o.action));
         for line in o.message.lines() {
-            text.push_str(&format!("   {line}\n").replace("    \n", "\n"));
+            if !line.is_empty() {
+                text.push_str("   ");
+            }
+            text.push_str(line);
+            text.push('\n');
         }
         text.push('\n');
         if o.status != Status::Skipped {
