@@ -88,6 +88,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
+    let _lock = state::RunLock::acquire(&project_dir)?;
     let mut state = state::State::load(&project_dir)?;
     for name in state.cancel_interrupted() {
         eprintln!("note: the last run of {name} was interrupted; it is marked cancelled");

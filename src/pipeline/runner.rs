@@ -252,6 +252,8 @@ impl<'a> Runner<'a> {
                 outcomes.push(outcome);
             }
         });
+        // Only empty directories are left; a failure to remove them is harmless.
+        let _ = std::fs::remove_dir(work_root(&self.project_dir));
         for a in pending {
             outcomes.push(Outcome::not_run(
                 &actions[a].id,

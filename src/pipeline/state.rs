@@ -98,6 +98,75 @@ impl State {
     }
 }
 
+/// Only one `cohortkit run` at a time in a project: `metadata/.cohortkit/lock`
+/// holds the running process's id and is removed when the run ends. A lock
+/// left by a killed run (its process is gone) is taken over.
+#[derive(Debug)]
+pub struct RunLock {
+    path: PathBuf,
+}
+
+impl RunLock {
+    /// Takes the project's lock, or says which process holds it.
+    pub fn acquire(project_dir: &Path) -> anyhow::Result<RunLock> {
+        use std::io::Write;
+        let path = project_dir.join(PRIVATE_DIR).join("lock");
+        let dir = path.parent().expect("inside metadata/");
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    write!(file, "{}", std::process::id())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    return Ok(RunLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                    if process_is_running(holder.trim()) {
+                        anyhow::bail!(
+                            "another cohortkit run (process {}) is running in this project; wait for it to finish, or delete {} if it is not running",
+                            holder.trim(),
+                            path.display()
+                        );
+                    }
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot create {}", path.display()));
+                }
+            }
+        }
+        anyhow::bail!(
+            "cannot take the lock {}; delete it and try again",
+            path.display()
+        )
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Whether the process with this id exists (where the system can tell;
+/// elsewhere a lock is assumed to be live).
+fn process_is_running(pid: &str) -> bool {
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file, creating directories.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
@@ -153,6 +222,24 @@ mod tests {
         assert!(!loaded.reusable("gone", dir.path()));
         assert!(!loaded.reusable("failed", dir.path()));
         assert!(!loaded.reusable("never", dir.path()));
+    }
+
+    #[test]
+    fn one_run_at_a_time_and_stale_locks_are_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = RunLock::acquire(dir.path()).unwrap();
+        let error = RunLock::acquire(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("another cohortkit run"), "{error}");
+        drop(lock);
+        let path = dir.path().join(PRIVATE_DIR).join("lock");
+        assert!(!path.exists());
+        // A process id that cannot exist.
+        std::fs::write(&path, "4294967295").unwrap();
+        let _taken = RunLock::acquire(dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            std::process::id().to_string()
+        );
     }
 
     #[test]
