@@ -209,11 +209,11 @@ pub fn run(executor: &Executor, job: &Job) -> Finished {
     match executor {
         Executor::Native(Native::Joiner) => {
             let args = absolute_paths(&command_args(job.action), JOINER_PATHS, job.dir);
-            run_native(job, "cohort-joiner", &[], args, true)
+            run_native(job, "cohort-joiner", &[], args)
         }
         Executor::Native(Native::Report) => {
             let args = absolute_paths(&command_args(job.action), REPORT_PATHS, job.dir);
-            run_native(job, "dataset-report", &[], args, false)
+            run_native(job, "dataset-report", &[], args)
         }
         Executor::Native(Native::GenerateCohort) => generate_cohort(job),
         Executor::Local { program, args } => run_process(job, program, args),
@@ -329,16 +329,15 @@ fn absolute_paths(args: &[String], options: &[PathOption], dir: &Path) -> Vec<St
     out
 }
 
-/// Runs a cohortkit command in-process; its error becomes the log.
-fn run_native(job: &Job, name: &str, prefix: &[&str], args: Vec<String>, quiet: bool) -> Finished {
+/// Runs a cohortkit command in-process with `--quiet` (every native tool
+/// has it); its error becomes the log.
+fn run_native(job: &Job, name: &str, prefix: &[&str], args: Vec<String>) -> Finished {
     let mut argv: Vec<String> = std::iter::once(name)
         .chain(prefix.iter().copied())
         .map(str::to_owned)
         .chain(args)
         .collect();
-    if quiet {
-        argv.push("--quiet".into());
-    }
+    argv.push("--quiet".into());
     let dir_prefix = format!("{}/", job.dir.display());
     let command = shell::join(&argv).replace(&dir_prefix, "");
     job.log.line(&format!("cohortkit: {command}"));
@@ -438,6 +437,8 @@ struct CohortArgs {
     skip_existing: bool,
     population: Option<String>,
     dummy_data_file: Option<String>,
+    params: Vec<String>,
+    with_end_date_fix: bool,
     /// Options accepted and not used, for the log.
     ignored: Vec<String>,
 }
@@ -466,8 +467,9 @@ fn parse_cohort_args(args: &[String]) -> Result<CohortArgs, String> {
             "--expectations-population" => parsed.population = Some(value()?),
             "--dummy-data-file" => parsed.dummy_data_file = Some(value()?),
             "--skip-existing" => parsed.skip_existing = true,
-            "--with-end-date-fix" => parsed.ignored.push(name.to_owned()),
-            "--param" | "--temp-database-name" => {
+            "--param" => parsed.params.push(value()?),
+            "--with-end-date-fix" => parsed.with_end_date_fix = true,
+            "--temp-database-name" => {
                 let v = value()?;
                 parsed.ignored.push(format!("{name} {v}"));
             }
@@ -499,8 +501,8 @@ fn generate_cohort_args(action: &Action, population: u64) -> Vec<String> {
 }
 
 /// `cohortextractor generate_cohort` through `cohortkit generate` with the
-/// study's schema; through a cohortextractor on PATH when the action needs
-/// what only cohortextractor does (no schema, a dummy data file).
+/// study's schema; through a cohortextractor on PATH when there is no
+/// schema.
 fn generate_cohort(job: &Job) -> Finished {
     let all = generate_cohort_args(job.action, job.population);
     let fail = |message: String| {
@@ -515,17 +517,14 @@ fn generate_cohort(job: &Job) -> Finished {
         Err(message) => return fail(message),
     };
     let schemas = match schemas(job.dir, parsed.study_definition.as_deref()) {
-        Ok(schemas) if parsed.dummy_data_file.is_none() => schemas,
-        outcome => {
-            if let Some(program) = which("cohortextractor") {
-                return run_process(job, &program, &all);
-            }
-            return fail(match outcome {
-                Err(missing) => format!(
+        Ok(schemas) => schemas,
+        Err(missing) => {
+            return match which("cohortextractor") {
+                Some(program) => run_process(job, &program, &all),
+                None => fail(format!(
                     "no dummy-data schema {missing}: cohortkit makes dummy cohorts from a schema. Create it with `cohortkit schema import` (from `cohortextractor dump_study_yaml`), or install cohortextractor (pip install opensafely-cohort-extractor) to run this action with it"
-                ),
-                Ok(_) => "dummy_data_file needs cohortextractor: install it (pip install opensafely-cohort-extractor), or remove `dummy_data_file` to generate dummy data from the schema".into(),
-            });
+                )),
+            };
         }
     };
     for ignored in &parsed.ignored {
@@ -534,44 +533,50 @@ fn generate_cohort(job: &Job) -> Finished {
         ));
     }
     let dir = job.dir;
-    let output_dir = parsed.output_dir.as_deref().unwrap_or("output");
+    let absolute = |path: &str| {
+        dir.join(map_workspace(path, dir))
+            .to_string_lossy()
+            .into_owned()
+    };
+    let mut options = vec![
+        "--expectations-population".to_owned(),
+        parsed
+            .population
+            .clone()
+            .unwrap_or_else(|| job.population.to_string()),
+        "--output-dir".into(),
+        absolute(parsed.output_dir.as_deref().unwrap_or("output")),
+    ];
+    let optional = [
+        ("--index-date-range", parsed.index_date_range.clone()),
+        ("--output-format", parsed.output_format.clone()),
+        ("--output-file", parsed.output_file.as_deref().map(absolute)),
+        (
+            "--dummy-data-file",
+            parsed.dummy_data_file.as_deref().map(absolute),
+        ),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            options.extend([name.to_owned(), value]);
+        }
+    }
+    for param in &parsed.params {
+        options.extend(["--param".to_owned(), param.clone()]);
+    }
+    for (flag, set) in [
+        ("--skip-existing", parsed.skip_existing),
+        ("--with-end-date-fix", parsed.with_end_date_fix),
+    ] {
+        if set {
+            options.push(flag.into());
+        }
+    }
     let mut last = None;
     for schema in schemas {
-        let mut args = vec![
-            "--schema".into(),
-            schema.to_string_lossy().into_owned(),
-            "--expectations-population".into(),
-            parsed
-                .population
-                .clone()
-                .unwrap_or_else(|| job.population.to_string()),
-            "--output-dir".into(),
-            dir.join(map_workspace(output_dir, dir))
-                .to_string_lossy()
-                .into_owned(),
-        ];
-        let optional = [
-            ("--index-date-range", parsed.index_date_range.clone()),
-            ("--output-format", parsed.output_format.clone()),
-            (
-                "--output-file",
-                parsed.output_file.as_ref().map(|f| {
-                    dir.join(map_workspace(f, dir))
-                        .to_string_lossy()
-                        .into_owned()
-                }),
-            ),
-        ];
-        for (name, value) in optional {
-            if let Some(value) = value {
-                args.push(name.into());
-                args.push(value);
-            }
-        }
-        if parsed.skip_existing {
-            args.push("--skip-existing".into());
-        }
-        let finished = run_native(job, "cohortkit", &["generate"], args, true);
+        let mut args = vec!["--schema".to_owned(), schema.to_string_lossy().into_owned()];
+        args.extend(options.iter().cloned());
+        let finished = run_native(job, "cohortkit", &["generate"], args);
         if finished.exit_code != 0 {
             return finished;
         }
@@ -644,7 +649,7 @@ mod tests {
         assert_eq!(parsed.output_format.as_deref(), Some("csv.gz"));
         assert_eq!(parsed.population.as_deref(), Some("250"));
         assert_eq!(parsed.output_dir.as_deref(), Some("output"));
-        assert_eq!(parsed.ignored, ["--param x=1"]);
+        assert_eq!(parsed.params, ["x=1"]);
         assert!(
             parse_cohort_args(&["--bogus".into()])
                 .unwrap_err()
