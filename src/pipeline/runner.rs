@@ -261,6 +261,8 @@ impl<'a> Runner<'a> {
                 "Not started: an earlier action failed (use --continue-on-error to run what can run)".into(),
             ));
         }
+        // In project order, whatever order they finished in.
+        outcomes.sort_by_key(|o| index.get(o.action.as_str()).copied());
         outcomes
     }
 
