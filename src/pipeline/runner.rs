@@ -214,7 +214,19 @@ impl<'a> Runner<'a> {
                                 executor => {
                                     let sender = sender.clone();
                                     scope.spawn(move || {
-                                        let outcome = self.run_one(&actions[a], &executor);
+                                        // Always report back, or the loop would wait forever.
+                                        let outcome =
+                                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                                                || self.run_one(&actions[a], &executor),
+                                            ))
+                                            .unwrap_or_else(|_| {
+                                                Outcome::not_run(
+                                                    &actions[a].id,
+                                                    Status::Failed,
+                                                    "cohortkit crashed while running this action"
+                                                        .into(),
+                                                )
+                                            });
                                         let _ = sender.send((a, outcome));
                                     });
                                     running += 1;
