@@ -35,6 +35,11 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Progress that shows nothing (for library use and benchmarks).
+    pub fn hidden() -> Progress {
+        Progress::new(ProgressBar::hidden())
+    }
+
     fn new(bar: ProgressBar) -> Progress {
         Progress {
             bar,
