@@ -58,8 +58,15 @@ fn benches(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(lhs_text.len() as u64));
     group.bench_function("record join, csv (20k rows, 124 columns)", |b| {
         b.iter(|| {
-            cohortkit::join::stream::join_csv(&lhs_path, Format::Csv, &index, &out.join("j.csv"), 6, &progress)
-                .unwrap()
+            cohortkit::join::stream::join_csv(
+                &lhs_path,
+                Format::Csv,
+                &index,
+                &out.join("j.csv"),
+                6,
+                &progress,
+            )
+            .unwrap()
         })
     });
 
