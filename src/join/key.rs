@@ -92,9 +92,10 @@ impl KeyMap {
     /// Records that row `row` (on line `line`) has id `key`.
     pub fn insert(&mut self, key: Key, row: u32, line: u64) -> Result<(), DuplicateKey> {
         let previous = match &key {
-            Key::Int(v) => self.ints.insert(*v, row),
-            Key::Text(t) => self.texts.insert(t.clone(), row),
+            Key::Int(v) => *self.ints.entry(*v).or_insert(row),
+            Key::Text(t) => *self.texts.entry(t.clone()).or_insert(row),
         };
+        let previous = (previous != row).then_some(previous);
         if let Some(first_row) = previous {
             return Err(DuplicateKey {
                 key,

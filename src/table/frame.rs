@@ -351,7 +351,15 @@ fn infer_column(values: &[Option<Box<[u8]>>]) -> ArrayRef {
                 .collect::<Int64Array>(),
         );
     }
-    let as_float = |v: &[u8]| text(v).and_then(|t| t.parse::<f64>().ok());
+    // Leading zeros (`007`, `00.5`) would be lost as numbers: keep such columns as text.
+    let as_float = |v: &[u8]| {
+        let digits = v.strip_prefix(b"-").unwrap_or(v);
+        let leading_zero = digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit();
+        if leading_zero {
+            return None;
+        }
+        text(v).and_then(|t| t.parse::<f64>().ok())
+    };
     if present().all(|v| as_float(v).is_some()) {
         return Arc::new(
             values
