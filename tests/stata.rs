@@ -500,3 +500,128 @@ fn we_read_every_format_and_byte_order_pandas_writes() {
         }
     }
 }
+
+/// Makes Stata cohorts with pandas from the FLUCATS reference extracts: the
+/// 2020-03-01 weekly file (as `DIR/lhs/`) and the matched end file (`DIR/`),
+/// as format 114 `.dta` and as format 118 `.dta.gz`.
+const PANDAS_COHORTS: &str = r#"
+import sys, os, warnings
+import pandas as pd
+reference, out = sys.argv[1], sys.argv[2]
+warnings.simplefilter("ignore")  # pandas warns of every column it renames
+lhs = pd.read_csv(f"{reference}/output/input_2020-03-01.csv.gz")
+rhs = pd.read_csv(f"{reference}/output/input_end_matched.csv.gz")
+os.makedirs(f"{out}/lhs")
+for ext, version in ((".dta", 114), (".dta.gz", 118)):
+    lhs.to_stata(f"{out}/lhs/input_2020-03-01{ext}", version=version, write_index=False)
+    rhs.to_stata(f"{out}/input_end{ext}", version=version, write_index=False)
+"#;
+
+/// Checks a joined `.dta` against pandas' own merge of the two inputs.
+const CHECK_JOIN: &str = r#"
+import sys
+import numpy as np, pandas as pd
+lhs, rhs, joined = sys.argv[1:4]
+ours = pd.read_stata(joined)
+expected = pd.read_stata(lhs).merge(pd.read_stata(rhs), how="left", on="patient_id")
+assert list(ours.columns) == list(expected.columns), (list(ours.columns), list(expected.columns))
+for c in expected.columns:
+    a, b = ours[c], expected[c]
+    if pd.api.types.is_string_dtype(b):
+        same = (a.fillna("") == b.fillna("")).all()   # Stata has no missing text
+    else:
+        same = np.array_equal(a.astype(float).values, b.astype(float).values, equal_nan=True)
+    assert same, c
+matched = ours["ethnicity"].notna().sum()
+print(ours.shape[0], ours.shape[1], matched)
+"#;
+
+#[test]
+fn join_dta_and_dta_gz_cohorts_as_pandas_merges_them() {
+    let Some(python) = common::pandas_python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    common::run_python(&python, PANDAS_COHORTS, &[&common::reference(), root]);
+    for ext in [".dta", ".dta.gz"] {
+        let out = root.join(format!("joined{ext}"));
+        let run = common::cohortkit()
+            .args(["join", "--lhs"])
+            .arg(root.join(format!("lhs/*{ext}")))
+            .arg("--rhs")
+            .arg(root.join(format!("input_end{ext}")))
+            .arg("--output-dir")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{stderr}");
+        assert!(stderr.contains("800 matched"), "{stderr}");
+        let name = format!("input_2020-03-01{ext}");
+        let checked = common::run_python(
+            &python,
+            CHECK_JOIN,
+            &[
+                &root.join("lhs").join(&name),
+                &root.join(format!("input_end{ext}")),
+                &out.join(&name),
+            ],
+        );
+        // 1,000 rows; 124 + 23 columns; 800 rows matched (ethnicity is set
+        // in every row of the end file).
+        assert_eq!(checked.trim(), "1000 147 800", "{ext}");
+    }
+}
+
+#[test]
+fn damaged_dta_files_fail_naming_the_file_and_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let batch = every_type();
+    write_frame(&batch, &root.join("end.dta"), Format::Dta);
+    write_frame(&batch, &root.join("whole.dta.gz"), Format::DtaGz);
+    let whole = std::fs::read(root.join("end.dta")).unwrap();
+    let gz = std::fs::read(root.join("whole.dta.gz")).unwrap();
+    let mut flipped = gz.clone();
+    flipped[gz.len() / 2] ^= 0x55;
+    let cases: [(&str, &[u8], &str); 6] = [
+        (
+            "cut.dta",
+            &whole[..whole.len() / 2],
+            "truncated: the file ends inside the data, in observation",
+        ),
+        ("cut.dta.gz", &gz[..gz.len() / 2], "truncated"),
+        ("flipped.dta.gz", &flipped, "cannot decompress"),
+        ("gzip.dta", &gz, "it is gzip-compressed; name it .dta.gz"),
+        ("csv.dta", b"patient_id,age\n1,40\n", "not a Stata file"),
+        (
+            "old.dta",
+            &[113, 2, 1, 0, 1, 0],
+            "unsupported Stata format 113",
+        ),
+    ];
+    for (name, bytes, says) in cases {
+        let lhs = root.join("lhs");
+        std::fs::create_dir_all(&lhs).unwrap();
+        std::fs::write(lhs.join(name), bytes).unwrap();
+        let run = common::cohortkit()
+            .args(["join", "--lhs"])
+            .arg(lhs.join(name))
+            .arg("--rhs")
+            .arg(root.join("end.dta"))
+            .arg("--output-dir")
+            .arg(root.join("out"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.contains(name) && stderr.contains(says),
+            "{name}: {stderr}"
+        );
+        std::fs::remove_file(lhs.join(name)).unwrap();
+        let left: Vec<_> = std::fs::read_dir(root.join("out")).unwrap().collect();
+        assert!(left.is_empty(), "{name}: output left behind: {left:?}");
+    }
+}

@@ -41,6 +41,11 @@ impl<'a> Input<'a> {
         })
     }
 
+    /// Whether the file is being decompressed.
+    pub fn is_gzip(&self) -> bool {
+        self.gzip
+    }
+
     /// An error about this file's content.
     pub fn error(&self, message: impl Into<String>) -> TableError {
         TableError::invalid(self.path, None, message)

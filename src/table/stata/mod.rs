@@ -93,6 +93,7 @@ mod tests {
                 "wide",
                 Arc::new(Int64Array::from(vec![Some(2_147_483_621), None, Some(-5)])),
             ),
+            ("nothing", Arc::new(arrow_array::NullArray::new(3))),
         ]);
         let (output, notes) = round_trip(&input);
         assert!(notes.is_empty());
@@ -104,10 +105,12 @@ mod tests {
                 DataType::Int16,
                 DataType::Int16,
                 DataType::Int32,
-                DataType::Float64
+                DataType::Float64,
+                DataType::Int8
             ]
         );
         assert_eq!(integers(output.column(0)), [Some(1), None, Some(0)]);
+        assert_eq!(output.column(6).null_count(), 3);
         for i in 1..6 {
             assert_eq!(integers(output.column(i)), integers(input.column(i)));
         }
@@ -439,5 +442,100 @@ mod tests {
             assert!(e.contains(says), "{e}");
             assert!(e.contains("x.dta"), "{e}");
         }
+    }
+
+    /// `bytes` with `cell` written over the data at `at` bytes into it.
+    fn patched(bytes: &[u8], at: usize, cell: &[u8]) -> Vec<u8> {
+        let data = memchr::memmem::find(bytes, b"<data>").unwrap() + "<data>".len();
+        let mut bytes = bytes.to_vec();
+        bytes[data + at..data + at + cell.len()].copy_from_slice(cell);
+        bytes
+    }
+
+    #[test]
+    fn extended_missing_values_are_nulls() {
+        let input = batch(vec![
+            ("b", Arc::new(Int8Array::from(vec![1, 2]))),
+            ("i", Arc::new(Int16Array::from(vec![1000, 2]))),
+            ("l", Arc::new(Int32Array::from(vec![100_000, 2]))),
+            ("f", Arc::new(Float32Array::from(vec![1.5, 2.0]))),
+            ("d", Arc::new(Float64Array::from(vec![1.5, 2.0]))),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write_file(dir.path(), &input);
+        let bytes = std::fs::read(&path).unwrap();
+        // Observation 2 (width 1+2+4+4+8 = 19) gets .a, .z and others.
+        let bytes = patched(&bytes, 19, &[102]); // byte .a
+        let bytes = patched(&bytes, 20, &32_767i16.to_le_bytes()); // int .z
+        let bytes = patched(&bytes, 22, &2_147_483_630i32.to_le_bytes()); // long .j
+        let bytes = patched(&bytes, 26, &0x7f00_0800u32.to_le_bytes()); // float .a
+        let bytes = patched(&bytes, 30, &0x7fe0_1a00_0000_0000u64.to_le_bytes()); // double .z
+        std::fs::write(&path, bytes).unwrap();
+        let output = read(&path, false).unwrap();
+        for column in output.columns() {
+            assert!(column.is_valid(0) && column.is_null(1), "{column:?}");
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_an_error_naming_the_variable() {
+        let input = batch(vec![(
+            "name",
+            Arc::new(StringArray::from(vec!["ab", "cd"])),
+        )]);
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write_file(dir.path(), &input);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, patched(&bytes, 3, &[0xff])).unwrap();
+        let e = read(&path, false).unwrap_err().to_string();
+        assert!(
+            e.contains("variable \"name\"") && e.contains("observation 2") && e.contains("UTF-8"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn binary_strls_must_be_utf8() {
+        let long = "x".repeat(3000);
+        let input = batch(vec![(
+            "note",
+            Arc::new(StringArray::from(vec![long.as_str()])),
+        )]);
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write_file(dir.path(), &input);
+        let bytes = std::fs::read(&path).unwrap();
+        let gso = memchr::memmem::find(&bytes, b"GSO").unwrap();
+        let mut binary = bytes.clone();
+        binary[gso + 15] = 129; // the type: binary
+        std::fs::write(&path, &binary).unwrap();
+        let text = read(&path, false).unwrap();
+        let note = text
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(
+            note.value(0).len(),
+            3001,
+            "binary keeps its last byte (the NUL)"
+        );
+        binary[gso + 20] = 0xff;
+        std::fs::write(&path, &binary).unwrap();
+        let e = read(&path, false).unwrap_err().to_string();
+        assert!(
+            e.contains("variable \"note\"") && e.contains("binary"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn dta_gz_files_that_are_not_compressed_are_read_as_they_are() {
+        let input = batch(vec![("x", Arc::new(Int32Array::from(vec![1, 2, 3])))]);
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write_file(dir.path(), &input);
+        let gz = dir.path().join("t.dta.gz");
+        std::fs::rename(&path, &gz).unwrap();
+        let output = read(&gz, true).unwrap();
+        assert_eq!(integers(output.column(0)), integers(input.column(0)));
     }
 }

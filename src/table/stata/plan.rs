@@ -151,6 +151,7 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
         note: None,
     };
     Ok(match array.data_type() {
+        DataType::Null => integers(ints(IntValues::Null(array.len()), Scale::One)),
         DataType::Boolean => integers(ints(
             IntValues::Bool(array.as_boolean().values()),
             Scale::One,
@@ -341,6 +342,8 @@ fn text(texts: Texts) -> Result<Plan, String> {
 
 /// Integer values of any Arrow integer type (and booleans as 0 and 1).
 pub enum IntValues<'a> {
+    /// A column of this many nulls (Arrow's Null type).
+    Null(usize),
     /// Booleans.
     Bool(&'a BooleanBuffer),
     /// Int8.
@@ -382,6 +385,7 @@ impl Ints<'_> {
     /// The raw Arrow value of `row`.
     fn raw(&self, row: usize) -> i128 {
         match self.values {
+            IntValues::Null(_) => 0,
             IntValues::Bool(b) => i128::from(b.value(row)),
             IntValues::I8(v) => v[row].into(),
             IntValues::I16(v) => v[row].into(),
@@ -396,7 +400,7 @@ impl Ints<'_> {
 
     /// The value Stata stores for `row`; `None` for null.
     pub fn get(&self, row: usize) -> Option<i128> {
-        if self.nulls.is_some_and(|n| n.is_null(row)) {
+        if self.nulls.is_some_and(|n| n.is_null(row)) || matches!(self.values, IntValues::Null(_)) {
             return None;
         }
         let raw = self.raw(row);
@@ -428,6 +432,7 @@ impl Ints<'_> {
     /// Every non-null row with its stored value.
     fn present(&self) -> impl Iterator<Item = (usize, i128)> + '_ {
         let len = match self.values {
+            IntValues::Null(len) => len,
             IntValues::Bool(b) => b.len(),
             IntValues::I8(v) => v.len(),
             IntValues::I16(v) => v.len(),

@@ -32,10 +32,21 @@ const CHUNK_BYTES: usize = 8 << 20;
 /// ignored (the codes are kept).
 pub fn read(path: &Path, gzip: bool) -> Result<RecordBatch, TableError> {
     let mut input = Input::open(path, gzip)?;
-    let header = read_header(&mut input)?;
+    read_file(&mut input).map_err(|error| {
+        // Damaged gzip data decodes to damaged content: if the checksum at
+        // the end says so, report that instead.
+        match input.is_gzip().then(|| input.drain()) {
+            Some(Err(corrupt @ TableError::Gzip { .. })) => corrupt,
+            _ => error,
+        }
+    })
+}
+
+fn read_file(input: &mut Input) -> Result<RecordBatch, TableError> {
+    let header = read_header(input)?;
     let mut columns: Vec<Column> = header.vars.iter().map(|v| Column::new(v.kind)).collect();
-    read_data(&mut input, &header, &mut columns)?;
-    let gsos = read_trailer(&mut input, header.release)?;
+    read_data(input, &header, &mut columns)?;
+    let gsos = read_trailer(input, header.release)?;
 
     let arrays = columns
         .into_par_iter()

@@ -38,7 +38,7 @@ const GSO_TEXT: u8 = 130;
 /// Writes `batch` as a format-118 `.dta` file to `out` (`path` names it in
 /// errors).
 ///
-/// Types: Boolean as `byte` 0/1; integers in the smallest of `byte`,
+/// Types: Boolean as `byte` 0/1 (and Null as `byte`, all missing); integers in the smallest of `byte`,
 /// `int`, `long` that holds every value, else `double` where all are within
 /// ±2^53, else as decimal text (`str#`); Float32 as `float` (`double` when
 /// beyond its range), Float64 as `double`; text as `str#` up to 2045 bytes,
