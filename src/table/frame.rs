@@ -180,7 +180,7 @@ impl FrameWriter {
     }
 
     /// Completes the file and renames it into place. Returns any warnings
-    /// (Stata column renames).
+    /// (Stata: columns renamed or stored otherwise than their type says).
     pub fn finish(self) -> Result<Vec<String>, TableError> {
         let path = &self.path;
         let io = |e| TableError::io(path, false, e);
@@ -210,16 +210,11 @@ impl FrameWriter {
                 let batch = arrow_select::concat::concat_batches(&schema, &batches)
                     .map_err(|e| arrow_error(path, e))?;
                 let mut sink = Sink::new(file, gzip, level);
-                let renames = stata::write(&batch, &mut sink, path)?;
+                let notes = stata::write(&batch, &mut sink, path)?;
                 sink.finish().map_err(io)?.commit().map_err(io)?;
-                Ok(renames
+                Ok(notes
                     .into_iter()
-                    .map(|(old, new)| {
-                        format!(
-                            "{}: column {old:?} renamed {new:?} for Stata",
-                            path.display()
-                        )
-                    })
+                    .map(|(column, note)| format!("{}: column {column:?} {note}", path.display()))
                     .collect())
             }
         }
