@@ -404,6 +404,10 @@ fn write_column(out: &mut String, column: &Column) {
             field(out, "earliest", &spec.earliest.to_text());
             field(out, "latest", &spec.latest.to_text());
         }
+        Values::Fixed {
+            kind: FixedKind::Date(_),
+            value,
+        } => field(out, "value", value),
         Values::Fixed { value, .. } => field(out, "value", &yaml::quote(value)),
         _ => {}
     }
@@ -424,7 +428,7 @@ fn write_column(out: &mut String, column: &Column) {
         );
     }
     if let Values::Text { ratios, .. } = &column.values {
-        field(out, "ratios", "");
+        out.push_str("  ratios:\n");
         for (label, p) in ratios {
             let key = label.as_deref().map_or(Cow::from("null"), yaml::quote);
             let _ = writeln!(out, "    {key}: {}", yaml::format_number(*p));
