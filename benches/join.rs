@@ -1,1 +1,84 @@
-fn main() {}
+//! Criterion benchmarks of the join's parts: building the rhs index,
+//! streaming the record join, and the parallel gzip writer.
+//!
+//! Data: the FLUCATS reference files (../shared/reference), replicated to
+//! 20,000 rows with fresh patient ids.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use cohortkit::join::index::TextIndex;
+use cohortkit::table::Format;
+use cohortkit::table::gzip::GzipWriter;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const ROWS: usize = 20_000;
+
+fn reference(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/reference/flucats/output")
+        .join(name)
+}
+
+/// The reference file's text with its rows repeated to `rows` rows, ids
+/// 0..rows (the id is the last column in FLUCATS files).
+fn replicated(name: &str, rows: usize) -> Vec<u8> {
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(reference(name)).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap()).into_bytes();
+    let body: Vec<&str> = lines.map(|l| l.rsplit_once(',').unwrap().0).collect();
+    for i in 0..rows {
+        writeln!(out, "{},{i}", body[i % body.len()]).unwrap();
+    }
+    out
+}
+
+fn benches(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let rhs_path = dir.path().join("input_end.csv");
+    let lhs_path = dir.path().join("input_2020-03-01.csv");
+    std::fs::write(&rhs_path, replicated("input_end.csv.gz", ROWS)).unwrap();
+    let lhs_text = replicated("input_2020-03-01.csv.gz", ROWS);
+    std::fs::write(&lhs_path, &lhs_text).unwrap();
+
+    let mut group = c.benchmark_group("join");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(ROWS as u64));
+    group.bench_function("rhs index build (20k rows, 24 columns)", |b| {
+        b.iter(|| TextIndex::build(&rhs_path, Format::Csv).unwrap())
+    });
+
+    let index = TextIndex::build(&rhs_path, Format::Csv).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let progress = cohortkit::join::Progress::hidden();
+    group.throughput(Throughput::Bytes(lhs_text.len() as u64));
+    group.bench_function("record join, csv (20k rows, 124 columns)", |b| {
+        b.iter(|| {
+            cohortkit::join::stream::join_csv(
+                &lhs_path,
+                Format::Csv,
+                &index,
+                &out.join("j.csv"),
+                6,
+                &progress,
+            )
+            .unwrap()
+        })
+    });
+
+    group.bench_function("gzip writer, level 6 (same bytes)", |b| {
+        b.iter(|| {
+            let mut writer = GzipWriter::new(Vec::with_capacity(lhs_text.len() / 3), 6);
+            writer.write_all(&lhs_text).unwrap();
+            writer.finish().unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(join, benches);
+criterion_main!(join);

@@ -64,7 +64,8 @@ pub struct JoinArgs {
     pub stats: Option<PathBuf>,
 }
 
-fn parse_level(text: &str) -> Result<u32, String> {
+/// Parses a gzip level for clap (shared by the commands that write gzip).
+pub(crate) fn parse_level(text: &str) -> Result<u32, String> {
     let level: u32 = text
         .parse()
         .map_err(|_| format!("{text:?} is not a number"))?;

@@ -82,7 +82,10 @@ pub fn join_frame(
         writer.write(&joined)?;
         stats.rows += batch.num_rows() as u64;
         stats.matched += matched;
-        progress.rows(batch.num_rows() as u64);
+        progress.advance(
+            batch.num_rows() as u64,
+            joined.get_array_memory_size() as u64,
+        );
     }
     let warnings = writer.finish()?;
     Ok((stats, warnings))

@@ -25,20 +25,6 @@ impl Key {
             None => Key::Text(text.into()),
         })
     }
-
-    /// The key of a floating-point id: integral values are integer keys.
-    pub fn from_f64(value: f64) -> Option<Key> {
-        if !value.is_finite() {
-            return None;
-        }
-        if value.fract() == 0.0 && value.abs() < 9.2e18 {
-            Some(Key::Int(value as i64))
-        } else {
-            Some(Key::Text(
-                crate::table::text::python_float(value).into_bytes().into(),
-            ))
-        }
-    }
 }
 
 impl std::fmt::Display for Key {
@@ -106,9 +92,10 @@ impl KeyMap {
     /// Records that row `row` (on line `line`) has id `key`.
     pub fn insert(&mut self, key: Key, row: u32, line: u64) -> Result<(), DuplicateKey> {
         let previous = match &key {
-            Key::Int(v) => self.ints.insert(*v, row),
-            Key::Text(t) => self.texts.insert(t.clone(), row),
+            Key::Int(v) => *self.ints.entry(*v).or_insert(row),
+            Key::Text(t) => *self.texts.entry(t.clone()).or_insert(row),
         };
+        let previous = (previous != row).then_some(previous);
         if let Some(first_row) = previous {
             return Err(DuplicateKey {
                 key,
@@ -150,7 +137,6 @@ mod tests {
         assert_eq!(Key::parse(b"1.5"), Some(Key::Text(b"1.5"[..].into())));
         assert_eq!(Key::parse(b" abc "), Some(Key::Text(b"abc"[..].into())));
         assert_eq!(Key::parse(b"  "), None);
-        assert_eq!(Key::from_f64(123.0), Some(Key::Int(123)));
     }
 
     #[test]

@@ -31,25 +31,34 @@ use stats::FileStats;
 pub struct Progress {
     bar: ProgressBar,
     rows: AtomicU64,
+    bytes: AtomicU64,
     started: Instant,
 }
 
 impl Progress {
+    /// Progress that shows nothing (for library use and benchmarks).
+    pub fn hidden() -> Progress {
+        Progress::new(ProgressBar::hidden())
+    }
+
     fn new(bar: ProgressBar) -> Progress {
         Progress {
             bar,
             rows: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
             started: Instant::now(),
         }
     }
 
-    /// Counts rows joined and refreshes the bar's message.
-    pub fn rows(&self, rows: u64) {
+    /// Counts rows joined and uncompressed bytes written, and refreshes the
+    /// bar's message (rows so far and MB/s).
+    pub fn advance(&self, rows: u64, bytes: u64) {
         let total = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
+        let written = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
         self.bar.set_message(format!(
-            "{total} rows, {:.0} rows/s",
-            total as f64 / seconds
+            "{total} rows, {:.0} MB/s",
+            written as f64 / 1e6 / seconds
         ));
     }
 }

@@ -18,9 +18,6 @@ pub struct FileStats {
     pub rows: u64,
     /// Rows whose patient id is in the rhs file.
     pub matched: u64,
-    /// Uncompressed bytes written (CSV only).
-    #[serde(skip)]
-    pub bytes: u64,
 }
 
 impl FileStats {
@@ -31,7 +28,6 @@ impl FileStats {
             output: output.to_path_buf(),
             rows: 0,
             matched: 0,
-            bytes: 0,
         }
     }
 

@@ -46,7 +46,7 @@ pub fn join_csv(
 
     let mut stats = FileStats::new(lhs, dest);
     let mut record = ByteRecord::new();
-    let mut unreported = 0;
+    let mut unreported = (0, 0);
     while source.read_record(&mut record)? {
         for (i, field) in record.iter().enumerate() {
             if i > 0 {
@@ -63,20 +63,19 @@ pub fn join_csv(
         }
         chunk.extend_from_slice(end);
         stats.rows += 1;
-        unreported += 1;
+        unreported.0 += 1;
         if chunk.len() >= CHUNK {
             sink.write_all(&chunk).map_err(write_error)?;
-            stats.bytes += chunk.len() as u64;
+            unreported.1 += chunk.len() as u64;
             chunk.clear();
-            if unreported >= PROGRESS_ROWS {
-                progress.rows(unreported);
-                unreported = 0;
+            if unreported.0 >= PROGRESS_ROWS {
+                progress.advance(unreported.0, unreported.1);
+                unreported = (0, 0);
             }
         }
     }
     sink.write_all(&chunk).map_err(write_error)?;
-    stats.bytes += chunk.len() as u64;
-    progress.rows(unreported);
+    progress.advance(unreported.0, unreported.1 + chunk.len() as u64);
     sink.finish()
         .map_err(write_error)?
         .commit()

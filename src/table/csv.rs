@@ -98,7 +98,12 @@ impl CsvSource {
         match self.reader.read_byte_record(record) {
             Ok(more) => {
                 if let Some(pos) = record.position() {
-                    self.line = pos.line();
+                    // The csv crate stops a record at the `\r` of `\r\n` and
+                    // counts its `\n` only when the next record has started,
+                    // so in CRLF files every record after the first is
+                    // reported one line early.
+                    let late_newline = self.crlf && pos.byte() > 0;
+                    self.line = pos.line() + u64::from(late_newline);
                 }
                 Ok(more)
             }

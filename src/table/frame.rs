@@ -180,7 +180,7 @@ impl FrameWriter {
     }
 
     /// Completes the file and renames it into place. Returns any warnings
-    /// (Stata column renames).
+    /// (Stata: columns renamed or stored otherwise than their type says).
     pub fn finish(self) -> Result<Vec<String>, TableError> {
         let path = &self.path;
         let io = |e| TableError::io(path, false, e);
@@ -210,16 +210,11 @@ impl FrameWriter {
                 let batch = arrow_select::concat::concat_batches(&schema, &batches)
                     .map_err(|e| arrow_error(path, e))?;
                 let mut sink = Sink::new(file, gzip, level);
-                let renames = stata::write(&batch, &mut sink, path)?;
+                let notes = stata::write(&batch, &mut sink, path)?;
                 sink.finish().map_err(io)?.commit().map_err(io)?;
-                Ok(renames
+                Ok(notes
                     .into_iter()
-                    .map(|(old, new)| {
-                        format!(
-                            "{}: column {old:?} renamed {new:?} for Stata",
-                            path.display()
-                        )
-                    })
+                    .map(|(column, note)| format!("{}: column {column:?} {note}", path.display()))
                     .collect())
             }
         }
@@ -351,7 +346,15 @@ fn infer_column(values: &[Option<Box<[u8]>>]) -> ArrayRef {
                 .collect::<Int64Array>(),
         );
     }
-    let as_float = |v: &[u8]| text(v).and_then(|t| t.parse::<f64>().ok());
+    // Leading zeros (`007`, `00.5`) would be lost as numbers: keep such columns as text.
+    let as_float = |v: &[u8]| {
+        let digits = v.strip_prefix(b"-").unwrap_or(v);
+        let leading_zero = digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit();
+        if leading_zero {
+            return None;
+        }
+        text(v).and_then(|t| t.parse::<f64>().ok())
+    };
     if present().all(|v| as_float(v).is_some()) {
         return Arc::new(
             values

@@ -2,8 +2,8 @@
 //! compresses blocks in parallel with libdeflate.
 //!
 //! The writer cuts its output into blocks of [`BLOCK_SIZE`] bytes, compresses
-//! a batch of blocks at a time on the current rayon pool and writes each as
-//! one gzip member, in order. A file of several members is standard gzip
+//! them as jobs on the current rayon pool while the caller goes on, and
+//! writes each as one gzip member, in order. A file of several members is standard gzip
 //! (RFC 1952 §2.2): gzip, zcat, Python, pandas, R and polars read it whole.
 //! Headers carry no file name and no time, so the same input always gives
 //! the same bytes.
@@ -13,9 +13,13 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+use std::time::Duration;
+
 use flate2::bufread::MultiGzDecoder;
 use libdeflater::{CompressionLvl, Compressor};
-use rayon::prelude::*;
+use rayon::Yield;
 
 /// Uncompressed bytes per gzip member. Large enough that the restart of the
 /// compression window at each member costs well under 1 % in size.
@@ -82,62 +86,92 @@ pub fn compress_member(level: u32, block: &[u8]) -> Vec<u8> {
 }
 
 /// A writer that gzip-compresses what it is given, blocks in parallel.
+///
+/// Full blocks are compressed by jobs on the current rayon pool while the
+/// caller goes on producing; members are written in order as they complete,
+/// with at most `in_flight` blocks outstanding, so memory stays bounded.
+/// A caller inside the pool that must wait for a block helps run the pool's
+/// jobs meanwhile, so waiting never starves the pool.
 pub struct GzipWriter<W: Write> {
     inner: W,
     level: u32,
     block: Vec<u8>,
-    full: Vec<Vec<u8>>,
-    batch: usize,
+    pending: VecDeque<Receiver<Vec<u8>>>,
+    in_flight: usize,
     members: usize,
 }
 
 impl<W: Write> GzipWriter<W> {
     /// Compresses into `inner` at `level` (0–12).
     pub fn new(inner: W, level: u32) -> Self {
-        let batch = rayon::current_num_threads().clamp(2, 8);
         GzipWriter {
             inner,
             level,
             block: Vec::with_capacity(BLOCK_SIZE + (BLOCK_SIZE >> 3)),
-            full: Vec::with_capacity(batch),
-            batch,
+            pending: VecDeque::new(),
+            in_flight: 2 * rayon::current_num_threads().clamp(1, 8),
             members: 0,
         }
     }
 
     fn seal_block(&mut self) -> io::Result<()> {
         let next = Vec::with_capacity(BLOCK_SIZE + (BLOCK_SIZE >> 3));
-        self.full.push(std::mem::replace(&mut self.block, next));
-        if self.full.len() >= self.batch {
-            self.write_batch()?;
+        let block = std::mem::replace(&mut self.block, next);
+        let (sender, receiver) = sync_channel(1);
+        let level = self.level;
+        rayon::spawn_fifo(move || {
+            // The receiver only goes away when the writer is dropped on error.
+            let _ = sender.send(compress_member(level, &block));
+        });
+        self.pending.push_back(receiver);
+        while self.pending.len() > self.in_flight {
+            self.write_oldest()?;
         }
         Ok(())
     }
 
-    fn write_batch(&mut self) -> io::Result<()> {
-        let level = self.level;
-        let members: Vec<Vec<u8>> = self
-            .full
-            .par_iter()
-            .map(|block| compress_member(level, block))
-            .collect();
-        for member in members {
+    fn write_oldest(&mut self) -> io::Result<()> {
+        if let Some(receiver) = self.pending.pop_front() {
+            let member = wait_for(&receiver);
             self.inner.write_all(&member)?;
             self.members += 1;
         }
-        self.full.clear();
         Ok(())
     }
 
     /// Compresses what is left and returns the inner writer. An empty input
     /// still gives one (empty) gzip member, so the file is valid gzip.
     pub fn finish(mut self) -> io::Result<W> {
-        if !self.block.is_empty() || (self.members == 0 && self.full.is_empty()) {
+        if !self.block.is_empty() || (self.members == 0 && self.pending.is_empty()) {
             self.seal_block()?;
         }
-        self.write_batch()?;
+        while !self.pending.is_empty() {
+            self.write_oldest()?;
+        }
         self.inner.flush()?;
         Ok(self.inner)
+    }
+}
+
+/// Waits for a compressed block. On a pool thread, runs other pool jobs
+/// while waiting (the block's own job may be queued behind this thread).
+fn wait_for(receiver: &Receiver<Vec<u8>>) -> Vec<u8> {
+    const NAP: Duration = Duration::from_micros(200);
+    loop {
+        match receiver.try_recv() {
+            Ok(member) => return member,
+            Err(TryRecvError::Disconnected) => panic!("a gzip compression job panicked"),
+            Err(TryRecvError::Empty) => {}
+        }
+        match rayon::yield_now() {
+            Some(Yield::Executed) => {}
+            Some(Yield::Idle) => {
+                if let Ok(member) = receiver.recv_timeout(NAP) {
+                    return member;
+                }
+            }
+            None => return receiver.recv().expect("a gzip compression job panicked"),
+        }
     }
 }
 

@@ -1,0 +1,287 @@
+//! The parts of a `.dta` file around its data: the header and variable
+//! descriptors before it, the `strL` texts and value labels after it.
+//!
+//! Formats 114 and 115 are a fixed binary layout; 117 to 119 wrap the same
+//! kind of content in tags (`<header>`, `<map>`, ...), which are checked on
+//! the way so that a damaged file is reported where it goes wrong.
+
+use std::collections::HashMap;
+
+use super::input::{GZIP_MAGIC, Input};
+use super::types::{Numeric, Release, STRL_CODE, VarType, field_text};
+use crate::table::TableError;
+
+const HEADER: &str = "the header";
+const DESCRIPTORS: &str = "the variable descriptors";
+
+/// The opening of every file in formats 117 and later.
+const TAGGED_START: &str = "<stata_dta><header><release>";
+
+/// What the header says about a file.
+pub struct Header {
+    /// The format number.
+    pub release: Release,
+    /// Observations (rows).
+    pub rows: u64,
+    /// The variables (columns), in order.
+    pub vars: Vec<Var>,
+}
+
+/// One variable's descriptors.
+pub struct Var {
+    /// Its name.
+    pub name: String,
+    /// How its values are stored.
+    pub kind: VarType,
+    /// Its display format (`%9.0g`, `%td`, ...).
+    pub format: String,
+}
+
+/// Reads everything before the data; the data comes next.
+pub fn read_header(input: &mut Input) -> Result<Header, TableError> {
+    let mut start = [0; 4];
+    let got = input.read_up_to(&mut start, HEADER)?;
+    if got == 0 {
+        return Err(input.error("the file is empty, not a Stata file"));
+    }
+    if start[..2] == GZIP_MAGIC {
+        return Err(
+            input.error("not a Stata file: it is gzip-compressed; name it .dta.gz to read it")
+        );
+    }
+    if start[0] == b'<' {
+        let mut rest = vec![0; TAGGED_START.len() - got];
+        let more = input.read_up_to(&mut rest, HEADER)?;
+        if [&start[..got], &rest[..more]].concat() != TAGGED_START.as_bytes() {
+            return Err(not_stata(input));
+        }
+        return tagged_header(input);
+    }
+    let [version, order, filetype, _] = start;
+    if got < 4 || !matches!(order, 1 | 2) || filetype != 1 {
+        return Err(not_stata(input));
+    }
+    input.big_endian = order == 1;
+    let release = check_release(input, u16::from(version))?;
+    old_header(input, release)
+}
+
+fn not_stata(input: &Input) -> TableError {
+    input.error("not a Stata file: it does not start as a .dta file does")
+}
+
+fn check_release(input: &Input, version: u16) -> Result<Release, TableError> {
+    if Release::READ.contains(&version) {
+        Ok(Release(version))
+    } else {
+        Err(input.error(format!(
+            "unsupported Stata format {version}: cohortkit reads formats 114, 115, 117, 118 and 119 \
+             (Stata 10 and later); save it again with a newer Stata or with pandas"
+        )))
+    }
+}
+
+/// Formats 114 and 115, after the first four bytes.
+fn old_header(input: &mut Input, release: Release) -> Result<Header, TableError> {
+    let nvar = input.uint(2, HEADER)? as usize;
+    let rows = input.uint(4, HEADER)?;
+    input.skip(81 + 18, HEADER)?; // data label, time stamp
+    let codes = input.bytes(nvar, DESCRIPTORS)?;
+    let names = fields(input, nvar, release.name_len(), release)?;
+    input.skip(2 * (nvar as u64 + 1), DESCRIPTORS)?; // sort order
+    let formats = fields(input, nvar, release.format_len(), release)?;
+    let skipped = nvar * (release.name_len() + release.label_len());
+    input.skip(skipped as u64, DESCRIPTORS)?; // value label names, variable labels
+    loop {
+        // expansion fields: type, length, contents; type 0 ends them
+        let kind = input.uint(1, DESCRIPTORS)?;
+        let len = input.uint(4, DESCRIPTORS)?;
+        if kind == 0 {
+            break;
+        }
+        input.skip(len, DESCRIPTORS)?;
+    }
+    let kinds = codes.iter().map(|&code| match code {
+        1..=244 => Some(VarType::Str(u16::from(code))),
+        _ => Numeric::from_old_code(code).map(VarType::Numeric),
+    });
+    let vars = variables(input, names, kinds, formats, &codes)?;
+    Ok(Header {
+        release,
+        rows,
+        vars,
+    })
+}
+
+/// Formats 117 to 119, after `<stata_dta><header><release>`.
+fn tagged_header(input: &mut Input) -> Result<Header, TableError> {
+    let digits = input.bytes(3, HEADER)?;
+    let version = std::str::from_utf8(&digits)
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .ok_or_else(|| not_stata(input))?;
+    let release = check_release(input, version)?;
+    input.expect("</release><byteorder>")?;
+    input.big_endian = match &input.bytes(3, HEADER)?[..] {
+        b"MSF" => true,
+        b"LSF" => false,
+        other => {
+            return Err(input.error(format!(
+                "corrupt: the byte order is {:?}, not MSF or LSF",
+                String::from_utf8_lossy(other)
+            )));
+        }
+    };
+    let wide = release.0 == 119;
+    input.expect("</byteorder><K>")?;
+    let nvar = input.uint(if wide { 4 } else { 2 }, HEADER)? as usize;
+    input.expect("</K><N>")?;
+    let rows = input.uint(if release.0 == 117 { 4 } else { 8 }, HEADER)?;
+    input.expect("</N><label>")?;
+    let label_len = input.uint(if release.0 == 117 { 1 } else { 2 }, HEADER)?;
+    input.skip(label_len, HEADER)?;
+    input.expect("</label><timestamp>")?;
+    let stamp_len = input.uint(1, HEADER)?;
+    input.skip(stamp_len, HEADER)?;
+    input.expect("</timestamp></header><map>")?;
+    input.skip(14 * 8, HEADER)?;
+    input.expect("</map><variable_types>")?;
+    let codes = (0..nvar)
+        .map(|_| input.uint(2, DESCRIPTORS).map(|c| c as u16))
+        .collect::<Result<Vec<_>, _>>()?;
+    input.expect("</variable_types><varnames>")?;
+    let names = fields(input, nvar, release.name_len(), release)?;
+    input.expect("</varnames><sortlist>")?;
+    let sort_len = if wide { 4 } else { 2 };
+    input.skip(sort_len * (nvar as u64 + 1), DESCRIPTORS)?;
+    input.expect("</sortlist><formats>")?;
+    let formats = fields(input, nvar, release.format_len(), release)?;
+    input.expect("</formats><value_label_names>")?;
+    input.skip((nvar * release.name_len()) as u64, DESCRIPTORS)?;
+    input.expect("</value_label_names><variable_labels>")?;
+    input.skip((nvar * release.label_len()) as u64, DESCRIPTORS)?;
+    input.expect("</variable_labels><characteristics>")?;
+    loop {
+        let at = input.bytes(4, DESCRIPTORS)?;
+        if at == b"<ch>" {
+            let len = input.uint(4, DESCRIPTORS)?;
+            input.skip(len, DESCRIPTORS)?;
+            input.expect("</ch>")?;
+        } else if at == b"</ch" {
+            input.expect("aracteristics>")?;
+            break;
+        } else {
+            return Err(input.error("corrupt: expected <ch> or </characteristics>"));
+        }
+    }
+    input.expect("<data>")?;
+    let kinds = codes.iter().map(|&code| match code {
+        1..=2045 => Some(VarType::Str(code)),
+        STRL_CODE => Some(VarType::StrL),
+        _ => Numeric::from_code(code).map(VarType::Numeric),
+    });
+    let vars = variables(input, names, kinds, formats, &codes)?;
+    Ok(Header {
+        release,
+        rows,
+        vars,
+    })
+}
+
+/// `n` fixed-width text fields.
+fn fields(
+    input: &mut Input,
+    n: usize,
+    width: usize,
+    release: Release,
+) -> Result<Vec<String>, TableError> {
+    let all = input.bytes(n * width, DESCRIPTORS)?;
+    Ok(all
+        .chunks_exact(width)
+        .map(|f| field_text(f, release))
+        .collect())
+}
+
+/// The variables, or an error naming the first with an unknown type code.
+fn variables<C: std::fmt::Display>(
+    input: &Input,
+    names: Vec<String>,
+    kinds: impl Iterator<Item = Option<VarType>>,
+    formats: Vec<String>,
+    codes: &[C],
+) -> Result<Vec<Var>, TableError> {
+    names
+        .into_iter()
+        .zip(kinds)
+        .zip(formats)
+        .zip(codes)
+        .map(|(((name, kind), format), code)| match kind {
+            Some(kind) => Ok(Var { name, kind, format }),
+            None => Err(input.error(format!(
+                "corrupt: variable {name:?} has the unknown type code {code}"
+            ))),
+        })
+        .collect()
+}
+
+/// A `strL` text: its bytes and whether Stata marked it binary.
+pub struct Gso {
+    /// The stored bytes, without the terminating NUL of a text one.
+    pub bytes: Vec<u8>,
+    /// Whether it was stored as binary (type 129) rather than text (130).
+    pub binary: bool,
+}
+
+/// The `strL` texts by (variable, observation), read after the data.
+pub type Gsos = HashMap<(u64, u64), Gso>;
+
+/// Reads what follows the data: the `strL` texts (formats 117 and later)
+/// and the value labels, which are skipped but checked to be whole.
+pub fn read_trailer(input: &mut Input, release: Release) -> Result<Gsos, TableError> {
+    const STRLS: &str = "the long strings (strLs)";
+    const LABELS: &str = "the value labels";
+    let mut gsos = Gsos::new();
+    if !release.tagged() {
+        while !input.at_end()? {
+            let len = input.uint(4, LABELS)?;
+            input.skip(33 + 3 + len, LABELS)?;
+        }
+        return input.drain().map(|()| gsos);
+    }
+    input.expect("</data><strls>")?;
+    loop {
+        let at = input.bytes(3, STRLS)?;
+        if at == b"</s" {
+            input.expect("trls>")?;
+            break;
+        }
+        if at != b"GSO" {
+            return Err(input.error("corrupt: expected GSO or </strls>"));
+        }
+        let v = input.uint(4, STRLS)?;
+        let o = input.uint(if release.0 == 117 { 4 } else { 8 }, STRLS)?;
+        let kind = input.uint(1, STRLS)?;
+        let len = input.uint(4, STRLS)? as usize;
+        let mut bytes = input.bytes(len, STRLS)?;
+        let binary = kind == 129;
+        if !binary && bytes.last() == Some(&0) {
+            bytes.pop();
+        }
+        gsos.insert((v, o), Gso { bytes, binary });
+    }
+    input.expect("<value_labels>")?;
+    loop {
+        let at = input.bytes(5, LABELS)?;
+        if at == b"</val" {
+            input.expect("ue_labels></stata_dta>")?;
+            break;
+        }
+        if at != b"<lbl>" {
+            return Err(input.error("corrupt: expected <lbl> or </value_labels>"));
+        }
+        let len = input.uint(4, LABELS)?;
+        input.skip(release.name_len() as u64 + 3 + len, LABELS)?;
+        input.expect("</lbl>")?;
+    }
+    input.drain().map(|()| gsos)
+}
