@@ -7,6 +7,7 @@
 //! ([`workspace`]) through an executor ([`execute`]); [`outputs`] matches and
 //! checks what they wrote; [`state`] and [`metadata`] record it.
 
+pub mod demo;
 pub mod execute;
 pub mod metadata;
 pub mod outputs;
@@ -61,7 +62,14 @@ pub struct RunArgs {
 
 /// Arguments of `cohortkit demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// Where to write and run the bundled FLUCATS study.
+    #[arg(long, value_name = "DIR", default_value = "cohortkit-demo")]
+    pub output_dir: PathBuf,
+    /// Actions to run at once.
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 2)]
+    pub concurrency: usize,
+}
 
 /// Runs `cohortkit check`: prints the warnings, and fails with every problem.
 pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
@@ -137,7 +145,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `cohortkit demo`.
-pub fn demo(_args: &DemoArgs) -> anyhow::Result<()> {
-    anyhow::bail!("demo is not implemented yet")
+/// Runs `cohortkit demo`: writes the bundled FLUCATS study to the output
+/// directory, runs `run_all --skip-unavailable` there and says where the
+/// results are.
+pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
+    demo::write_study(&args.output_dir)?;
+    run(&RunArgs {
+        actions: vec![validate::RUN_ALL.into()],
+        project_dir: args.output_dir.clone(),
+        force_run_dependencies: false,
+        continue_on_error: false,
+        concurrency: args.concurrency,
+        skip_unavailable: true,
+        timestamps: false,
+    })?;
+    println!();
+    demo::print_results(&args.output_dir);
+    Ok(())
 }
