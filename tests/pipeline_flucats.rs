@@ -1,0 +1,170 @@
+//! The seed project end to end: the bundled FLUCATS study (a small dummy
+//! population) and `cohortkit demo`, both on a machine without Python or
+//! jupyter (an empty PATH), where the notebook action is skipped.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+/// Rows of each dummy extract in the end-to-end run (kept small for time).
+const POPULATION: usize = 40;
+
+fn without_programs(command: &mut std::process::Command, empty: &Path) -> Output {
+    command.env("PATH", empty).output().unwrap()
+}
+
+fn files(dir: &Path, prefix: &str, suffix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix) && n.ends_with(suffix))
+        .collect();
+    names.sort();
+    names
+}
+
+fn csv_gz(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = csv::Reader::from_reader(flate2::read::MultiGzDecoder::new(file));
+    let header = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+/// The bundled study in `dir/flucats` with a small population.
+fn small_study(dir: &Path) -> std::path::PathBuf {
+    let p = dir.join("flucats");
+    cohortkit::pipeline::demo::write_study(&p).unwrap();
+    let yaml = std::fs::read_to_string(p.join("project.yaml")).unwrap();
+    let small = yaml.replace(
+        "population_size: 1000",
+        &format!("population_size: {POPULATION}"),
+    );
+    assert_ne!(small, yaml);
+    std::fs::write(p.join("project.yaml"), small).unwrap();
+    p
+}
+
+#[test]
+fn the_flucats_extracts_are_generated_and_joined() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("flucats");
+    cohortkit::pipeline::demo::write_study(&p).unwrap();
+    let yaml = std::fs::read_to_string(p.join("project.yaml")).unwrap();
+    let small = yaml.replace(
+        "population_size: 1000",
+        &format!("population_size: {POPULATION}"),
+    );
+    assert_ne!(small, yaml);
+    std::fs::write(p.join("project.yaml"), small).unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+
+    let output = without_programs(
+        common::cohortkit()
+            .args(["run", "join_cohorts_weekly", "generate_dataset_report_test"])
+            .args(["--skip-unavailable", "--project-dir"])
+            .arg(&p),
+        &empty,
+    );
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // 54 + 54 weekly extracts (test_action's one week among them), the end
+    // extract and 108 joined files.
+    let weekly = files(&p.join("output"), "input_20", ".csv.gz");
+    assert_eq!(weekly.len(), 108);
+    assert_eq!(weekly[0], "input_2020-03-01.csv.gz");
+    assert_eq!(weekly[107], "input_2022-03-20.csv.gz");
+    assert!(p.join("output/input_end.csv.gz").is_file());
+    let joined = files(&p.join("output/joined"), "input_20", ".csv.gz");
+    assert_eq!(joined, weekly);
+
+    // The join is a real left join of the generated files.
+    let (lhs_header, lhs_rows) = csv_gz(&p.join("output/input_2021-03-07.csv.gz"));
+    let (rhs_header, _) = csv_gz(&p.join("output/input_end.csv.gz"));
+    let (header, rows) = csv_gz(&p.join("output/joined/input_2021-03-07.csv.gz"));
+    assert_eq!(lhs_header.len(), 124);
+    assert_eq!(header.len(), 124 + rhs_header.len() - 1);
+    assert!(
+        header.contains(&"nulldate_x".to_string()) && header.contains(&"nulldate_y".to_string())
+    );
+    assert_eq!(rows.len(), POPULATION);
+    assert_eq!(
+        rows.iter().map(|r| r[..124].to_vec()).collect::<Vec<_>>(),
+        lhs_rows
+    );
+
+    // Logs, manifest and summary.
+    for action in [
+        "test_action",
+        "generate_study_population_1",
+        "generate_study_population_2",
+        "generate_study_population_end",
+        "join_cohorts_weekly",
+    ] {
+        let log =
+            std::fs::read_to_string(p.join("metadata").join(format!("{action}.log"))).unwrap();
+        assert!(
+            log.contains("status_message: Completed successfully"),
+            "{action}:\n{log}"
+        );
+    }
+    assert!(!p.join("metadata/generate_dataset_report_test.log").exists());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.join("metadata/manifest.json")).unwrap()).unwrap();
+    let outputs = manifest["outputs"].as_object().unwrap();
+    assert_eq!(outputs.len(), 108 + 1 + 108);
+    assert_eq!(
+        outputs["output/input_end.csv.gz"]["action"],
+        "generate_study_population_end"
+    );
+    let first = outputs["output/input_2020-03-01.csv.gz"]["action"]
+        .as_str()
+        .unwrap();
+    assert!(
+        ["test_action", "generate_study_population_1"].contains(&first),
+        "{first}"
+    );
+
+    let table: Vec<Vec<&str>> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("action "))
+        .skip(1)
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .collect()
+        })
+        .collect();
+    let expected = [
+        ("test_action", "succeeded", "1"),
+        ("generate_dataset_report_test", "skipped", "0"),
+        ("generate_study_population_1", "succeeded", "54"),
+        ("generate_study_population_2", "succeeded", "54"),
+        ("generate_study_population_end", "succeeded", "1"),
+        ("join_cohorts_weekly", "succeeded", "108"),
+    ];
+    assert_eq!(table.len(), expected.len(), "{out}");
+    for (row, (action, status, outputs)) in table.iter().zip(expected) {
+        assert_eq!((row[0], row[1], row[3]), (action, status, outputs), "{out}");
+    }
+    assert!(
+        out.contains("Skipped: image jupyter:latest is not available locally"),
+        "{out}"
+    );
+}
