@@ -40,20 +40,6 @@ fn csv_gz(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-/// The bundled study in `dir/flucats` with a small population.
-fn small_study(dir: &Path) -> std::path::PathBuf {
-    let p = dir.join("flucats");
-    cohortkit::pipeline::demo::write_study(&p).unwrap();
-    let yaml = std::fs::read_to_string(p.join("project.yaml")).unwrap();
-    let small = yaml.replace(
-        "population_size: 1000",
-        &format!("population_size: {POPULATION}"),
-    );
-    assert_ne!(small, yaml);
-    std::fs::write(p.join("project.yaml"), small).unwrap();
-    p
-}
-
 #[test]
 fn the_flucats_extracts_are_generated_and_joined() {
     let dir = tempfile::tempdir().unwrap();
