@@ -515,3 +515,33 @@ fn bad_requests_and_interrupted_runs_are_explained() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("Errors in project file"));
 }
+
+#[test]
+fn generate_cohort_without_a_schema_names_both_fixes() {
+    let yaml = "version: 3
+expectations:
+  population_size: 10
+actions:
+  cohort:
+    run: cohortextractor:latest generate_cohort --study-definition study_definition
+    outputs:
+      highly_sensitive:
+        cohort: output/input.csv
+";
+    let dir = project(yaml, &[]);
+    let empty = tempfile::tempdir().unwrap();
+    let output = common::cohortkit()
+        .args(["run", "cohort", "--project-dir"])
+        .arg(dir.path())
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let log = read(dir.path().join("metadata/cohort.log"));
+    assert!(
+        log.contains("no dummy-data schema analysis/study_definition.schema.yaml")
+            && log.contains("`cohortkit schema import`")
+            && log.contains("install cohortextractor"),
+        "{log}"
+    );
+}
