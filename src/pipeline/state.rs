@@ -161,7 +161,11 @@ fn process_is_running(pid: &str) -> bool {
         return false;
     };
     if cfg!(target_os = "linux") {
-        Path::new("/proc").join(pid.to_string()).exists()
+        // `/proc/PID/stat` is `PID (NAME) STATE ...`; a zombie has exited.
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with(['Z', 'X']))
+        })
     } else {
         true
     }
