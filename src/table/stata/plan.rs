@@ -371,7 +371,7 @@ pub enum IntValues<'a> {
 
 /// How the stored integers come from the Arrow values: `value * mul / div
 /// + add` (the division rounding down).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Scale {
     mul: i128,
     div: i128,
@@ -434,23 +434,32 @@ impl Ints<'_> {
         }
     }
 
-    /// [`Ints::each`] for one kind of values, so that it compiles to a
-    /// tight loop for each.
+    /// [`Ints::each`] for one kind of values, with the scale and the nulls
+    /// resolved outside the loop so that each case compiles to a tight loop.
     #[inline(always)]
     fn each_of(
         &self,
         rows: Range<usize>,
         raw: impl Fn(usize) -> i128,
+        f: impl FnMut(usize, Option<i128>),
+    ) {
+        match self.scale {
+            Scale::ONE => self.each_value(rows, raw, f),
+            Scale { div: 1, mul, add } => self.each_value(rows, |r| raw(r) * mul + add, f),
+            Scale { div, add, .. } => self.each_value(rows, |r| raw(r).div_euclid(div) + add, f),
+        }
+    }
+
+    #[inline(always)]
+    fn each_value(
+        &self,
+        rows: Range<usize>,
+        value: impl Fn(usize) -> i128,
         mut f: impl FnMut(usize, Option<i128>),
     ) {
-        let Scale { mul, div, add } = self.scale;
-        for row in rows {
-            let value = match self.nulls {
-                Some(nulls) if nulls.is_null(row) => None,
-                _ if div == 1 => Some(raw(row) * mul + add),
-                _ => Some(raw(row).div_euclid(div) + add),
-            };
-            f(row, value);
+        match self.nulls {
+            None => rows.for_each(|r| f(r, Some(value(r)))),
+            Some(nulls) => rows.for_each(|r| f(r, (!nulls.is_null(r)).then(|| value(r)))),
         }
     }
 
