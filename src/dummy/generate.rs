@@ -137,21 +137,27 @@ pub fn write(
         let file = AtomicFile::create(&job.path).map_err(io)?;
         let mut sink = Sink::new(file, job.format.is_gzip(), settings.level);
         sink.write_all(&render::header(plan)).map_err(io)?;
+        // Draw the next window while the last one is compressed and written.
+        let mut pending: Vec<(Vec<u8>, usize)> = Vec::new();
         for group in chunks.chunks(window) {
-            let texts: Vec<Vec<u8>> = group
-                .par_iter()
-                .map(|c| {
-                    let chunk = draw(c);
-                    let mut out = Vec::with_capacity(chunk.len * plan.columns.len() * 6);
-                    render::csv(plan, &chunk, &mut out);
-                    out
-                })
-                .collect();
-            for (text, c) in texts.iter().zip(group) {
-                sink.write_all(text).map_err(io)?;
-                progress.rows(c.2 as u64);
-            }
+            let (written, texts) = rayon::join(
+                || write_texts(&mut sink, &pending, progress),
+                || {
+                    group
+                        .par_iter()
+                        .map(|c| {
+                            let chunk = draw(c);
+                            let mut out = Vec::with_capacity(chunk.len * plan.columns.len() * 6);
+                            render::csv(plan, &chunk, &mut out);
+                            (out, chunk.len)
+                        })
+                        .collect()
+                },
+            );
+            written.map_err(io)?;
+            pending = texts;
         }
+        write_texts(&mut sink, &pending, progress).map_err(io)?;
         sink.finish().map_err(io)?.commit().map_err(io)?;
         progress.file_done();
         return Ok(Vec::new());
@@ -176,6 +182,18 @@ pub fn write(
     let warnings = writer.finish()?;
     progress.file_done();
     Ok(warnings)
+}
+
+fn write_texts(
+    sink: &mut impl Write,
+    texts: &[(Vec<u8>, usize)],
+    progress: &Progress,
+) -> std::io::Result<()> {
+    for (text, rows) in texts {
+        sink.write_all(text)?;
+        progress.rows(*rows as u64);
+    }
+    Ok(())
 }
 
 /// Copies a user's dummy data file to `job`'s path (upstream's
