@@ -7,7 +7,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use cohortkit::dummy::chunk::{self, FileKey};
 use cohortkit::dummy::dates::Day;
-use cohortkit::dummy::generate::{self, CHUNK_ROWS, Job, Progress, Settings};
+use cohortkit::dummy::generate::{self, CHUNK_ROWS, Job, Settings};
 use cohortkit::dummy::ids::Ids;
 use cohortkit::dummy::plan::Plan;
 use cohortkit::dummy::render;
@@ -56,7 +56,7 @@ fn whole_file(c: &mut Criterion) {
         independent_ids: false,
         level: 6,
     };
-    let progress = Progress::new(indicatif::ProgressBar::hidden());
+    let progress = cohortkit::progress::Rows::new(indicatif::ProgressBar::hidden());
     let mut group = c.benchmark_group("weekly_file_100k");
     group.sample_size(10);
     for format in [Format::CsvGz, Format::Csv, Format::Feather] {
