@@ -18,3 +18,43 @@ pub fn bar(total: u64, what: &str, quiet: bool) -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
 }
+
+/// A bar counting finished files, its message the rows written so far and
+/// their rate. Safe to share between threads.
+pub struct Rows {
+    bar: ProgressBar,
+    rows: std::sync::atomic::AtomicU64,
+    started: std::time::Instant,
+}
+
+impl Rows {
+    /// Counts on `bar` (from [`bar`]).
+    pub fn new(bar: ProgressBar) -> Rows {
+        Rows {
+            bar,
+            rows: std::sync::atomic::AtomicU64::new(0),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Adds `rows` written and refreshes the message.
+    pub fn rows(&self, rows: u64) {
+        use std::sync::atomic::Ordering;
+        let total = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
+        let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
+        self.bar.set_message(format!(
+            "{total} rows, {:.0} rows/s",
+            total as f64 / seconds
+        ));
+    }
+
+    /// Counts one more file done.
+    pub fn file_done(&self) {
+        self.bar.inc(1);
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -253,3 +253,96 @@ fn next_month(date: Day, end: Day) -> Result<Option<Day>, (String, u32)> {
 pub fn today() -> Day {
     Day::from(chrono::Local::now().date_naive())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> Day {
+        Day::parse_iso(text).unwrap()
+    }
+
+    fn texts(days: &[Day]) -> Vec<String> {
+        days.iter().map(Day::to_string).collect()
+    }
+
+    #[test]
+    fn days_convert_both_ways() {
+        for (text, n) in [
+            ("1970-01-01", 0),
+            ("1900-01-01", -25_567),
+            ("2020-03-01", 18_322),
+        ] {
+            assert_eq!(day(text), Day(n));
+            assert_eq!(Day(n).to_string(), text);
+        }
+        // Every day of four centuries round-trips through ymd.
+        for n in -200_000..-53_902 {
+            let (y, m, d) = Day(n).ymd();
+            assert_eq!(Day::from_ymd(y, m, d), Some(Day(n)));
+        }
+        for bad in [
+            "2020-02-30",
+            "2020-3-01",
+            "20200301",
+            "2020-03-01 ",
+            "2021-02-29",
+        ] {
+            assert_eq!(Day::parse_iso(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_write_at_their_precision() {
+        let mut out = Vec::new();
+        for format in [DateFormat::Year, DateFormat::Month, DateFormat::Day] {
+            day("0999-07-04").write(format, &mut out);
+            out.push(b' ');
+        }
+        assert_eq!(out, b"0999 0999-07 0999-07-04 ");
+        assert_eq!(
+            DateFormat::Month.truncate(day("2020-03-17")),
+            day("2020-03-01")
+        );
+        assert_eq!(
+            DateFormat::Year.truncate(day("2020-03-17")),
+            day("2020-01-01")
+        );
+    }
+
+    #[test]
+    fn the_flucats_ranges_give_54_weeks_each_newest_first() {
+        let today = day("2026-11-24");
+        let first = expand_range("2020-03-01 to 2021-03-07 by week", today).unwrap();
+        assert_eq!(first.len(), 54);
+        assert_eq!(first[0], day("2021-03-07"));
+        assert_eq!(first[53], day("2020-03-01"));
+        let second = expand_range("2021-03-14 to 2022-03-20 by week", today).unwrap();
+        assert_eq!(second.len(), 54);
+        assert!(second.windows(2).all(|w| w[0].0 - w[1].0 == 7));
+    }
+
+    #[test]
+    fn months_keep_the_day_and_single_dates_are_one_file() {
+        let today = day("2026-11-24");
+        let months = expand_range("2020-11-15 to 2021-02-20", today).unwrap();
+        assert_eq!(
+            texts(&months),
+            ["2021-02-15", "2021-01-15", "2020-12-15", "2020-11-15"]
+        );
+        assert_eq!(
+            texts(&expand_range("today", today).unwrap()),
+            ["2026-11-24"]
+        );
+        // A month that lacks the day but starts after the end is no problem.
+        assert_eq!(expand_range("2021-01-31", today).unwrap().len(), 1);
+        let error = expand_range("2020-01-31 to 2020-03-31 by month", today).unwrap_err();
+        assert!(
+            error.to_string().contains("2020-02 has no day 31"),
+            "{error}"
+        );
+        // An uneven end is not reached.
+        let weeks = expand_range("2020-03-01 to 2020-03-14 by week", today).unwrap();
+        assert_eq!(texts(&weeks), ["2020-03-08", "2020-03-01"]);
+    }
+}

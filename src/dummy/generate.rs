@@ -7,11 +7,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use anyhow::Context;
-use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use super::chunk::{self, FileKey};
@@ -20,13 +17,14 @@ use super::ids::Ids;
 use super::plan::Plan;
 use super::random::{combine, hash_text};
 use super::render;
+use crate::progress::Rows;
 use crate::table::Format;
 use crate::table::atomic::AtomicFile;
 use crate::table::frame::FrameWriter;
 use crate::table::gzip::Sink;
 
 /// Rows drawn together. Fixed, so output never depends on the threads.
-pub const CHUNK_ROWS: u64 = 16_384;
+pub const CHUNK_ROWS: u64 = 8_192;
 
 /// One output file.
 #[derive(Debug, Clone)]
@@ -65,49 +63,13 @@ pub fn output_path(dir: &Path, stem: &str, date: Option<Day>, format: Format) ->
     dir.join(format!("{stem}{date}{}", format.extension()))
 }
 
-/// Counts rows written across files for the progress message.
-pub struct Progress {
-    bar: ProgressBar,
-    rows: AtomicU64,
-    started: Instant,
-}
-
-impl Progress {
-    /// Progress on `bar`.
-    pub fn new(bar: ProgressBar) -> Progress {
-        Progress {
-            bar,
-            rows: AtomicU64::new(0),
-            started: Instant::now(),
-        }
-    }
-
-    fn rows(&self, rows: u64) {
-        let total = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
-        let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
-        self.bar.set_message(format!(
-            "{total} rows, {:.0} rows/s",
-            total as f64 / seconds
-        ));
-    }
-
-    fn file_done(&self) {
-        self.bar.inc(1);
-    }
-
-    /// Removes the bar.
-    pub fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
-}
-
 /// Writes one study's file for `job`. Returns warnings (Stata renames).
 pub fn write(
     plan: &Plan,
     study: &str,
     job: &Job,
     settings: Settings,
-    progress: &Progress,
+    progress: &Rows,
 ) -> anyhow::Result<Vec<String>> {
     let file = combine(&[hash_text(study), job.date.map_or(u64::MAX, |d| d.0 as u64)]);
     let key = FileKey {
@@ -137,21 +99,27 @@ pub fn write(
         let file = AtomicFile::create(&job.path).map_err(io)?;
         let mut sink = Sink::new(file, job.format.is_gzip(), settings.level);
         sink.write_all(&render::header(plan)).map_err(io)?;
+        // Draw the next window while the last one is compressed and written.
+        let mut pending: Vec<(Vec<u8>, usize)> = Vec::new();
         for group in chunks.chunks(window) {
-            let texts: Vec<Vec<u8>> = group
-                .par_iter()
-                .map(|c| {
-                    let chunk = draw(c);
-                    let mut out = Vec::with_capacity(chunk.len * plan.columns.len() * 6);
-                    render::csv(plan, &chunk, &mut out);
-                    out
-                })
-                .collect();
-            for (text, c) in texts.iter().zip(group) {
-                sink.write_all(text).map_err(io)?;
-                progress.rows(c.2 as u64);
-            }
+            let (written, texts) = rayon::join(
+                || write_texts(&mut sink, &pending, progress),
+                || {
+                    group
+                        .par_iter()
+                        .map(|c| {
+                            let chunk = draw(c);
+                            let mut out = Vec::with_capacity(chunk.len * plan.columns.len() * 6);
+                            render::csv(plan, &chunk, &mut out);
+                            (out, chunk.len)
+                        })
+                        .collect()
+                },
+            );
+            written.map_err(io)?;
+            pending = texts;
         }
+        write_texts(&mut sink, &pending, progress).map_err(io)?;
         sink.finish().map_err(io)?.commit().map_err(io)?;
         progress.file_done();
         return Ok(Vec::new());
@@ -176,6 +144,18 @@ pub fn write(
     let warnings = writer.finish()?;
     progress.file_done();
     Ok(warnings)
+}
+
+fn write_texts(
+    sink: &mut impl Write,
+    texts: &[(Vec<u8>, usize)],
+    progress: &Rows,
+) -> std::io::Result<()> {
+    for (text, rows) in texts {
+        sink.write_all(text)?;
+        progress.rows(*rows as u64);
+    }
+    Ok(())
 }
 
 /// Copies a user's dummy data file to `job`'s path (upstream's

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use crate::table::{Format, gzip};
 use dates::Day;
-use generate::{Job, Progress, Settings};
+use generate::{Job, Settings};
 use plan::Plan;
 use schema::Schema;
 
@@ -227,7 +227,8 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let progress = Progress::new(crate::progress::bar(jobs.len() as u64, "files", args.quiet));
+    let progress =
+        crate::progress::Rows::new(crate::progress::bar(jobs.len() as u64, "files", args.quiet));
     let started = Instant::now();
     let results: Vec<anyhow::Result<Vec<String>>> = pool.install(|| {
         jobs.par_iter()

@@ -9,7 +9,9 @@ use arrow_array::types::{
 use arrow_array::{
     ArrayRef, ArrowPrimitiveType, GenericStringArray, OffsetSizeTrait, PrimitiveArray,
 };
-use arrow_buffer::{Buffer, NullBuffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{
+    BooleanBuffer, Buffer, NullBuffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer,
+};
 
 use super::header::Gsos;
 use super::types::{
@@ -166,16 +168,23 @@ pub struct Numbers<T> {
 impl<T: Number> Numbers<T> {
     fn extend(&mut self, chunk: &[u8], place: Place) {
         let size = std::mem::size_of::<T>();
+        let start = self.values.len();
+        self.values.extend(
+            chunk
+                .chunks_exact(place.width)
+                .map(|row| T::decode(&row[place.offset..place.offset + size], place.big_endian)),
+        );
+        let added = &mut self.values[start..];
         let valid = self.valid.get_or_insert_with(|| NullBufferBuilder::new(0));
-        for row in chunk.chunks_exact(place.width) {
-            let value = T::decode(&row[place.offset..place.offset + size], place.big_endian);
-            if value.is_missing() {
-                self.values.push(T::default());
-                valid.append_null();
-            } else {
-                self.values.push(value);
-                valid.append_non_null();
-            }
+        if added.iter().any(|v| v.is_missing()) {
+            let present = BooleanBuffer::collect_bool(added.len(), |i| !added[i].is_missing());
+            added
+                .iter_mut()
+                .filter(|v| v.is_missing())
+                .for_each(|v| *v = T::default());
+            valid.append_buffer(&NullBuffer::new(present));
+        } else {
+            valid.append_n_non_nulls(added.len());
         }
     }
 

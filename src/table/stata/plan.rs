@@ -3,6 +3,7 @@
 //! written, and the encoding of its cells.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -69,72 +70,81 @@ impl Storage<'_> {
     /// and is variable number `var` (1-based, for `strL` keys).
     pub fn encode(
         &self,
-        rows: std::ops::Range<usize>,
+        rows: Range<usize>,
         buf: &mut [u8],
         width: usize,
         offset: usize,
         var: u16,
     ) {
-        let cells = buf.chunks_exact_mut(width).zip(rows);
-        let cells = cells.map(|(observation, row)| (&mut observation[offset..], row));
+        let start = rows.start;
+        let at = |row: usize| (row - start) * width + offset;
         match self {
             Storage::Integer(kind, ints) => match kind {
-                Numeric::Byte => put(cells, |r| {
-                    [ints.get(r).map_or(BYTE_MISSING, |v| v as i8) as u8]
+                Numeric::Byte => ints.each(rows, |r, v| {
+                    put(buf, at(r), &[v.map_or(BYTE_MISSING, |v| v as i8) as u8])
                 }),
-                Numeric::Int => put(cells, |r| {
-                    ints.get(r).map_or(INT_MISSING, |v| v as i16).to_le_bytes()
+                Numeric::Int => ints.each(rows, |r, v| {
+                    put(
+                        buf,
+                        at(r),
+                        &v.map_or(INT_MISSING, |v| v as i16).to_le_bytes(),
+                    )
                 }),
-                Numeric::Long => put(cells, |r| {
-                    ints.get(r).map_or(LONG_MISSING, |v| v as i32).to_le_bytes()
+                Numeric::Long => ints.each(rows, |r, v| {
+                    put(
+                        buf,
+                        at(r),
+                        &v.map_or(LONG_MISSING, |v| v as i32).to_le_bytes(),
+                    )
                 }),
-                Numeric::Double => put(cells, |r| {
-                    ints.get(r)
-                        .map_or(DOUBLE_MISSING, |v| v as f64)
-                        .to_le_bytes()
+                Numeric::Double => ints.each(rows, |r, v| {
+                    put(buf, at(r), &v.map_or(DOUBLE_MISSING, to_f64).to_le_bytes())
                 }),
                 Numeric::Float => unreachable!("integers are never planned as float"),
             },
-            Storage::Float(f) => put(cells, |r| f.get(r).unwrap_or(FLOAT_MISSING).to_le_bytes()),
-            Storage::WideFloat(f) => put(cells, |r| {
-                f.get(r).map_or(DOUBLE_MISSING, f64::from).to_le_bytes()
+            Storage::Float(f) => {
+                rows.for_each(|r| put(buf, at(r), &f.get(r).unwrap_or(FLOAT_MISSING).to_le_bytes()))
+            }
+            Storage::WideFloat(f) => rows.for_each(|r| {
+                put(
+                    buf,
+                    at(r),
+                    &f.get(r).map_or(DOUBLE_MISSING, f64::from).to_le_bytes(),
+                )
             }),
-            Storage::Double(f) => put(cells, |r| f.get(r).unwrap_or(DOUBLE_MISSING).to_le_bytes()),
-            Storage::Text(_, texts) => {
-                for (cell, row) in cells {
-                    let text = texts.get(row).as_bytes();
-                    cell[..text.len()].copy_from_slice(text);
+            Storage::Double(f) => rows.for_each(|r| {
+                put(
+                    buf,
+                    at(r),
+                    &f.get(r).unwrap_or(DOUBLE_MISSING).to_le_bytes(),
+                )
+            }),
+            Storage::Text(_, texts) => texts.each(rows, |r, text| put(buf, at(r), text.as_bytes())),
+            Storage::Decimal(_, ints) => ints.each(rows, |r, v| {
+                if let Some(v) = v {
+                    put(buf, at(r), itoa::Buffer::new().format(v).as_bytes());
                 }
-            }
-            Storage::Decimal(_, ints) => {
-                for (cell, row) in cells {
-                    if let Some(v) = ints.get(row) {
-                        let mut digits = itoa::Buffer::new();
-                        let text = digits.format(v).as_bytes();
-                        cell[..text.len()].copy_from_slice(text);
-                    }
-                }
-            }
-            Storage::StrL(_, refs) => put(cells, |r| {
+            }),
+            Storage::StrL(_, refs) => rows.for_each(|r| {
                 let mut key = [0; 8];
                 if refs[r] != 0 {
                     key[..2].copy_from_slice(&var.to_le_bytes());
                     key[2..].copy_from_slice(&refs[r].to_le_bytes()[..6]);
                 }
-                key
+                put(buf, at(r), &key)
             }),
         }
     }
 }
 
-/// Writes `N` bytes at the start of every cell.
-fn put<'b, const N: usize>(
-    cells: impl Iterator<Item = (&'b mut [u8], usize)>,
-    value: impl Fn(usize) -> [u8; N],
-) {
-    for (cell, row) in cells {
-        cell[..N].copy_from_slice(&value(row));
-    }
+/// Copies `bytes` into `buf` at `at`.
+fn put(buf: &mut [u8], at: usize, bytes: &[u8]) {
+    buf[at..at + bytes.len()].copy_from_slice(bytes);
+}
+
+/// The double nearest an integer (exact within ±2^53).
+fn to_f64(v: i128) -> f64 {
+    i64::try_from(v).map_or(v as f64, |v| v as f64)
 }
 
 /// Decides how `array` is stored, or says why Stata cannot hold it.
@@ -151,53 +161,50 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
         note: None,
     };
     Ok(match array.data_type() {
-        DataType::Null => integers(ints(IntValues::Null(array.len()), Scale::One)),
+        DataType::Null => integers(ints(IntValues::Null(array.len()), Scale::ONE)),
         DataType::Boolean => integers(ints(
             IntValues::Bool(array.as_boolean().values()),
-            Scale::One,
+            Scale::ONE,
         )),
         DataType::Int8 => integers(ints(
             IntValues::I8(array.as_primitive::<Int8Type>().values()),
-            Scale::One,
+            Scale::ONE,
         )),
         DataType::Int16 => integers(ints(
             IntValues::I16(array.as_primitive::<Int16Type>().values()),
-            Scale::One,
+            Scale::ONE,
         )),
         DataType::Int32 => integers(ints(
             IntValues::I32(array.as_primitive::<Int32Type>().values()),
-            Scale::One,
+            Scale::ONE,
         )),
         DataType::Int64 => integers(ints(
             IntValues::I64(array.as_primitive::<Int64Type>().values()),
-            Scale::One,
+            Scale::ONE,
         )),
         DataType::UInt8 => integers(ints(
             IntValues::U8(array.as_primitive::<UInt8Type>().values()),
-            Scale::One,
+            Scale::ONE,
         )),
         DataType::UInt16 => integers(ints(
             IntValues::U16(array.as_primitive::<UInt16Type>().values()),
-            Scale::One,
+            Scale::ONE,
         )),
         DataType::UInt32 => integers(ints(
             IntValues::U32(array.as_primitive::<UInt32Type>().values()),
-            Scale::One,
+            Scale::ONE,
         )),
         DataType::UInt64 => integers(ints(
             IntValues::U64(array.as_primitive::<UInt64Type>().values()),
-            Scale::One,
+            Scale::ONE,
         )),
         DataType::Date32 => {
             let days = ints(
                 IntValues::I32(array.as_primitive::<Date32Type>().values()),
-                Scale::Days,
+                Scale::DAYS,
             );
             let (low, high) = Numeric::Long.range().expect("an integer type");
-            if let Some((row, _)) = days
-                .present()
-                .find(|&(_, v)| v < low.into() || v > high.into())
-            {
+            if let Some(row) = days.first_outside(low.into(), high.into()) {
                 return Err(format!(
                     "row {} holds a date beyond what Stata's %td dates hold",
                     row + 1
@@ -216,8 +223,8 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
                 TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().values(),
                 TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().values(),
             };
-            let times = ints(IntValues::I64(values), Scale::Millis(*unit));
-            let cut = times.present().any(|(row, _)| times.sub_millisecond(row));
+            let times = ints(IntValues::I64(values), Scale::millis(*unit));
+            let cut = times.finer_than_stored();
             Plan {
                 storage: Storage::Integer(Numeric::Double, times),
                 format: "%tc".into(),
@@ -274,9 +281,7 @@ fn default_format(storage: &Storage) -> String {
 /// Whole numbers in the smallest integer type that holds them all; else in
 /// a double where all are exact there; else as decimal text.
 fn integers(ints: Ints) -> Plan {
-    let (low, high) = ints
-        .present()
-        .fold((0, 0), |(low, high), (_, v)| (v.min(low), v.max(high)));
+    let (low, high) = ints.range();
     let fits = |n: &Numeric| {
         let (min, max) = n.range().expect("an integer type");
         i128::from(min) <= low && high <= i128::from(max)
@@ -303,34 +308,33 @@ fn integers(ints: Ints) -> Plan {
 fn text(texts: Texts) -> Result<Plan, String> {
     let len = texts.len();
     let mut width = 1;
-    for row in 0..len {
-        let text = texts.get(row);
-        if memchr::memchr(0, text.as_bytes()).is_some() {
-            return Err(format!(
-                "row {} holds a NUL character, which Stata text cannot hold",
-                row + 1
-            ));
-        }
+    let mut nul = None;
+    texts.each(0..len, |row, text| {
         width = width.max(text.len());
+        if nul.is_none() && memchr::memchr(0, text.as_bytes()).is_some() {
+            nul = Some(row);
+        }
+    });
+    if let Some(row) = nul {
+        return Err(format!(
+            "row {} holds a NUL character, which Stata text cannot hold",
+            row + 1
+        ));
+    }
+    if width > u32::MAX as usize - 1 {
+        return Err("holds text longer than Stata's 4 GB".into());
     }
     let storage = if width <= usize::from(MAX_STR) {
         Storage::Text(width as u16, texts)
     } else {
         let mut first: HashMap<&str, u64> = HashMap::new();
         let mut refs = Vec::with_capacity(len);
-        for row in 0..len {
-            let text = texts.get(row);
-            if text.len() > u32::MAX as usize - 1 {
-                return Err(format!(
-                    "row {} holds text longer than Stata's 4 GB",
-                    row + 1
-                ));
-            }
+        texts.each(0..len, |row, text| {
             refs.push(match text {
                 "" => 0,
                 _ => *first.entry(text).or_insert(row as u64 + 1),
-            });
-        }
+            })
+        });
         Storage::StrL(texts, refs)
     };
     Ok(Plan {
@@ -341,6 +345,7 @@ fn text(texts: Texts) -> Result<Plan, String> {
 }
 
 /// Integer values of any Arrow integer type (and booleans as 0 and 1).
+#[derive(Clone, Copy)]
 pub enum IntValues<'a> {
     /// A column of this many nulls (Arrow's Null type).
     Null(usize),
@@ -364,14 +369,44 @@ pub enum IntValues<'a> {
     U64(&'a [u64]),
 }
 
-/// What the stored integers count from the Arrow values.
-pub enum Scale {
+/// How the stored integers come from the Arrow values: `value * mul / div
+/// + add` (the division rounding down).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Scale {
+    mul: i128,
+    div: i128,
+    add: i128,
+}
+
+impl Scale {
     /// The values themselves.
-    One,
+    const ONE: Scale = Scale {
+        mul: 1,
+        div: 1,
+        add: 0,
+    };
+
     /// Days since 1960 from days since 1970.
-    Days,
-    /// Milliseconds since 1960 from time since 1970 in this unit.
-    Millis(TimeUnit),
+    const DAYS: Scale = Scale {
+        mul: 1,
+        div: 1,
+        add: DAYS_1960_TO_1970 as i128,
+    };
+
+    /// Milliseconds since 1960 from time since 1970 in `unit`.
+    fn millis(unit: TimeUnit) -> Scale {
+        let (mul, div) = match unit {
+            TimeUnit::Second => (1000, 1),
+            TimeUnit::Millisecond => (1, 1),
+            TimeUnit::Microsecond => (1, 1000),
+            TimeUnit::Nanosecond => (1, 1_000_000),
+        };
+        Scale {
+            mul,
+            div,
+            add: MS_1960_TO_1970 as i128,
+        }
+    }
 }
 
 /// An integer column as Stata will hold it.
@@ -382,56 +417,54 @@ pub struct Ints<'a> {
 }
 
 impl Ints<'_> {
-    /// The raw Arrow value of `row`.
-    fn raw(&self, row: usize) -> i128 {
+    /// Calls `f` with each row of `rows`, in order, and the value Stata
+    /// stores for it (`None` for null).
+    pub fn each(&self, rows: Range<usize>, mut f: impl FnMut(usize, Option<i128>)) {
         match self.values {
-            IntValues::Null(_) => 0,
-            IntValues::Bool(b) => i128::from(b.value(row)),
-            IntValues::I8(v) => v[row].into(),
-            IntValues::I16(v) => v[row].into(),
-            IntValues::I32(v) => v[row].into(),
-            IntValues::I64(v) => v[row].into(),
-            IntValues::U8(v) => v[row].into(),
-            IntValues::U16(v) => v[row].into(),
-            IntValues::U32(v) => v[row].into(),
-            IntValues::U64(v) => v[row].into(),
+            IntValues::Null(_) => rows.for_each(|row| f(row, None)),
+            IntValues::Bool(b) => self.each_of(rows, |row| b.value(row).into(), f),
+            IntValues::I8(v) => self.each_of(rows, |row| v[row].into(), f),
+            IntValues::I16(v) => self.each_of(rows, |row| v[row].into(), f),
+            IntValues::I32(v) => self.each_of(rows, |row| v[row].into(), f),
+            IntValues::I64(v) => self.each_of(rows, |row| v[row].into(), f),
+            IntValues::U8(v) => self.each_of(rows, |row| v[row].into(), f),
+            IntValues::U16(v) => self.each_of(rows, |row| v[row].into(), f),
+            IntValues::U32(v) => self.each_of(rows, |row| v[row].into(), f),
+            IntValues::U64(v) => self.each_of(rows, |row| v[row].into(), f),
         }
     }
 
-    /// The value Stata stores for `row`; `None` for null.
-    pub fn get(&self, row: usize) -> Option<i128> {
-        if self.nulls.is_some_and(|n| n.is_null(row)) || matches!(self.values, IntValues::Null(_)) {
-            return None;
+    /// [`Ints::each`] for one kind of values, with the scale and the nulls
+    /// resolved outside the loop so that each case compiles to a tight loop.
+    #[inline(always)]
+    fn each_of(
+        &self,
+        rows: Range<usize>,
+        raw: impl Fn(usize) -> i128,
+        f: impl FnMut(usize, Option<i128>),
+    ) {
+        match self.scale {
+            Scale::ONE => self.each_value(rows, raw, f),
+            Scale { div: 1, mul, add } => self.each_value(rows, |r| raw(r) * mul + add, f),
+            Scale { div, add, .. } => self.each_value(rows, |r| raw(r).div_euclid(div) + add, f),
         }
-        let raw = self.raw(row);
-        Some(match self.scale {
-            Scale::One => raw,
-            Scale::Days => raw + i128::from(DAYS_1960_TO_1970),
-            Scale::Millis(unit) => {
-                let ms = match unit {
-                    TimeUnit::Second => raw * 1000,
-                    TimeUnit::Millisecond => raw,
-                    TimeUnit::Microsecond => raw.div_euclid(1000),
-                    TimeUnit::Nanosecond => raw.div_euclid(1_000_000),
-                };
-                ms + i128::from(MS_1960_TO_1970)
-            }
-        })
     }
 
-    /// Whether the time in `row` has a part finer than a millisecond.
-    fn sub_millisecond(&self, row: usize) -> bool {
-        let per_ms = match self.scale {
-            Scale::Millis(TimeUnit::Microsecond) => 1000,
-            Scale::Millis(TimeUnit::Nanosecond) => 1_000_000,
-            _ => return false,
-        };
-        self.raw(row) % per_ms != 0
+    #[inline(always)]
+    fn each_value(
+        &self,
+        rows: Range<usize>,
+        value: impl Fn(usize) -> i128,
+        mut f: impl FnMut(usize, Option<i128>),
+    ) {
+        match self.nulls {
+            None => rows.for_each(|r| f(r, Some(value(r)))),
+            Some(nulls) => rows.for_each(|r| f(r, (!nulls.is_null(r)).then(|| value(r)))),
+        }
     }
 
-    /// Every non-null row with its stored value.
-    fn present(&self) -> impl Iterator<Item = (usize, i128)> + '_ {
-        let len = match self.values {
+    fn len(&self) -> usize {
+        match self.values {
             IntValues::Null(len) => len,
             IntValues::Bool(b) => b.len(),
             IntValues::I8(v) => v.len(),
@@ -442,8 +475,46 @@ impl Ints<'_> {
             IntValues::U16(v) => v.len(),
             IntValues::U32(v) => v.len(),
             IntValues::U64(v) => v.len(),
-        };
-        (0..len).filter_map(|row| self.get(row).map(|v| (row, v)))
+        }
+    }
+
+    /// The smallest and largest stored value (0 and 0 with no values).
+    fn range(&self) -> (i128, i128) {
+        let (mut low, mut high) = (0, 0);
+        self.each(0..self.len(), |_, v| {
+            if let Some(v) = v {
+                (low, high) = (low.min(v), high.max(v));
+            }
+        });
+        (low, high)
+    }
+
+    /// The first row whose stored value is outside `low..=high`.
+    fn first_outside(&self, low: i128, high: i128) -> Option<usize> {
+        let mut first = None;
+        self.each(0..self.len(), |row, v| {
+            if first.is_none() && v.is_some_and(|v| v < low || v > high) {
+                first = Some(row);
+            }
+        });
+        first
+    }
+
+    /// Whether a value has a part that dividing by the scale drops (times
+    /// finer than a millisecond).
+    fn finer_than_stored(&self) -> bool {
+        let div = self.scale.div;
+        let mut finer = false;
+        if div > 1 {
+            let unscaled = Ints {
+                scale: Scale::ONE,
+                ..*self
+            };
+            unscaled.each(0..self.len(), |_, v| {
+                finer |= v.is_some_and(|v| v % div != 0)
+            });
+        }
+        finer
     }
 }
 
@@ -519,6 +590,16 @@ impl<'a> Texts<'a> {
             Texts::Large(a) => a.len(),
             Texts::View(a) => a.len(),
             Texts::Dict(keys, ..) => keys.len(),
+        }
+    }
+
+    /// Calls `f` with each row of `rows`, in order, and its text.
+    pub fn each<'t>(&'t self, rows: Range<usize>, mut f: impl FnMut(usize, &'t str)) {
+        match self {
+            Texts::Utf8(a) => rows.for_each(|r| f(r, if a.is_valid(r) { a.value(r) } else { "" })),
+            Texts::Large(a) => rows.for_each(|r| f(r, if a.is_valid(r) { a.value(r) } else { "" })),
+            Texts::View(a) => rows.for_each(|r| f(r, if a.is_valid(r) { a.value(r) } else { "" })),
+            Texts::Dict(..) => rows.for_each(|r| f(r, self.get(r))),
         }
     }
 

@@ -1,0 +1,664 @@
+//! Reading schemas from YAML, collecting every problem with its line.
+
+use std::collections::HashMap;
+
+use super::{
+    Column, DateBound, DateRate, DateSpec, Defaults, FixedKind, IntDistribution, Missing, Rate,
+    Schema, TextKind, Values,
+};
+use crate::dummy::dates::{DateFormat, Day};
+use crate::dummy::yaml::{self, Node, Problem};
+
+/// Parses and validates schema YAML.
+pub(super) fn parse(text: &str) -> Result<Schema, Vec<Problem>> {
+    let Some(root) = yaml::load(text).map_err(|p| vec![p])? else {
+        return Err(vec![Problem {
+            line: 1,
+            message: "the schema is empty; it needs `study_definition` and `columns`".into(),
+        }]);
+    };
+    let mut reader = Reader::default();
+    let schema = reader.schema(&root);
+    match (schema, reader.problems.is_empty()) {
+        (Some(schema), true) => Ok(schema),
+        _ => Err(reader.problems),
+    }
+}
+
+/// Ratios may differ from 1 by this much (numpy's `allclose`, as upstream).
+const RATIO_TOLERANCE: f64 = 1e-5;
+
+/// Fields a column entry may have, for the unknown-field message.
+const COLUMN_FIELDS: [&str; 14] = [
+    "name",
+    "type",
+    "incidence",
+    "rate",
+    "missing_follows",
+    "value",
+    "distribution",
+    "mean",
+    "stddev",
+    "earliest",
+    "latest",
+    "format",
+    "keep_between",
+    "ratios",
+];
+
+const TYPES: &str = "flag, int, float, date, category, code, string or patient_id";
+
+/// Walks the YAML, collecting problems rather than stopping at the first.
+#[derive(Default)]
+struct Reader {
+    problems: Vec<Problem>,
+    /// Defaults that were given but invalid (already reported).
+    bad_defaults: Vec<&'static str>,
+}
+
+/// A column entry's fields by name.
+struct Fields<'b, 'a> {
+    entry: &'b Node<'a>,
+    map: Vec<(&'b str, &'b Node<'a>)>,
+}
+
+impl<'b, 'a> Fields<'b, 'a> {
+    fn get(&self, key: &str) -> Option<&'b Node<'a>> {
+        self.map.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+}
+
+impl Reader {
+    fn problem(&mut self, node: &Node, message: impl Into<String>) {
+        self.problems.push(Problem::at(node, message));
+    }
+
+    fn schema(&mut self, root: &Node) -> Option<Schema> {
+        let Some(top) = yaml::mapping(root) else {
+            self.problem(
+                root,
+                "the schema must be a mapping with `study_definition` and `columns`",
+            );
+            return None;
+        };
+        let mut study = None;
+        let mut index_date = None;
+        let mut defaults = Defaults::default();
+        let mut columns_node = None;
+        for (key, value) in top {
+            match yaml::text(key) {
+                Some("study_definition") => match yaml::text(value) {
+                    Some(name) => study = Some(name.to_string()),
+                    None => self.problem(value, "`study_definition` must be a name"),
+                },
+                Some("index_date") => index_date = self.day(value, "index_date"),
+                Some("defaults") => defaults = self.defaults(value),
+                Some("columns") => columns_node = Some(value),
+                other => self.problem(
+                    key,
+                    format!(
+                        "unknown top-level field {:?}; expected study_definition, index_date, defaults or columns",
+                        other.unwrap_or("")
+                    ),
+                ),
+            }
+        }
+        if study.is_none() {
+            self.problem(root, "the schema needs `study_definition: NAME`");
+        }
+        let Some(columns_node) = columns_node else {
+            self.problem(
+                root,
+                "the schema needs `columns:`, a list of output columns",
+            );
+            return None;
+        };
+        let Some(entries) = yaml::sequence(columns_node) else {
+            self.problem(columns_node, "`columns` must be a list of columns");
+            return None;
+        };
+        let columns: Vec<Column> = entries
+            .iter()
+            .filter_map(|entry| self.column(entry, &defaults))
+            .collect();
+        self.check_columns(&columns, columns_node, index_date.is_some());
+        Some(Schema {
+            study_definition: study?,
+            index_date,
+            defaults,
+            columns,
+        })
+    }
+
+    fn defaults(&mut self, node: &Node) -> Defaults {
+        let mut d = Defaults::default();
+        let Some(map) = yaml::mapping(node) else {
+            self.problem(node, "`defaults` must be a mapping");
+            return d;
+        };
+        for (key, value) in map {
+            let before = self.problems.len();
+            let known = match yaml::text(key) {
+                Some("incidence") => {
+                    d.incidence = self.incidence(value);
+                    "incidence"
+                }
+                Some("rate") => {
+                    d.rate = self.rate(value);
+                    "rate"
+                }
+                Some("earliest") => {
+                    d.earliest = self.bound(value, "earliest");
+                    "earliest"
+                }
+                Some("latest") => {
+                    d.latest = self.bound(value, "latest");
+                    "latest"
+                }
+                Some("format") => {
+                    d.format = self.format(value);
+                    "format"
+                }
+                other => {
+                    self.problem(
+                        key,
+                        format!(
+                            "unknown default {:?}; expected incidence, rate, earliest, latest or format",
+                            other.unwrap_or("")
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if self.problems.len() > before {
+                self.bad_defaults.push(known);
+            }
+        }
+        d
+    }
+
+    fn column(&mut self, entry: &Node, defaults: &Defaults) -> Option<Column> {
+        let Some(pairs) = yaml::mapping(entry) else {
+            self.problem(
+                entry,
+                "each column must be a mapping with `name` and `type`",
+            );
+            return None;
+        };
+        let mut map = Vec::new();
+        for (key, value) in pairs {
+            match yaml::text(key) {
+                Some(k) if COLUMN_FIELDS.contains(&k) => map.push((k, value)),
+                other => self.problem(
+                    key,
+                    format!(
+                        "unknown column field {:?}; expected one of {}",
+                        other.unwrap_or(""),
+                        COLUMN_FIELDS.join(", ")
+                    ),
+                ),
+            }
+        }
+        let fields = Fields { entry, map };
+        let name = match fields.get("name").map(|n| (n, yaml::text(n))) {
+            Some((_, Some(name))) if !name.is_empty() => name.to_string(),
+            Some((node, _)) => {
+                self.problem(node, "`name` must be a column name");
+                return None;
+            }
+            None => {
+                self.problem(entry, "this column has no `name`");
+                return None;
+            }
+        };
+        let Some(type_node) = fields.get("type") else {
+            self.problem(entry, format!("column {name:?} has no `type` ({TYPES})"));
+            return None;
+        };
+        let type_name = yaml::text(type_node).unwrap_or("");
+        let incidence = match fields.get("incidence") {
+            Some(node) => self.incidence(node),
+            None => defaults.incidence,
+        };
+        let rate = match fields.get("rate") {
+            Some(node) => self.rate(node),
+            None => defaults.rate,
+        };
+        let follows = fields
+            .get("missing_follows")
+            .and_then(|node| match yaml::text(node) {
+                Some(source) => Some(source.to_string()),
+                None => {
+                    self.problem(node, "`missing_follows` must name a date column");
+                    None
+                }
+            });
+        let format = if type_name == "date" {
+            match fields.get("format") {
+                Some(node) => self.format(node),
+                None => defaults.format,
+            }
+            .unwrap_or_default()
+        } else {
+            DateFormat::default()
+        };
+        let fixed_kind = match type_name {
+            "patient_id" => None,
+            "flag" => Some(FixedKind::Flag),
+            "int" => Some(FixedKind::Int),
+            "float" => Some(FixedKind::Float),
+            "date" => Some(FixedKind::Date(format)),
+            "category" => Some(FixedKind::Text(TextKind::Category)),
+            "code" => Some(FixedKind::Text(TextKind::Code)),
+            "string" => Some(FixedKind::Text(TextKind::String)),
+            other => {
+                self.problem(
+                    type_node,
+                    format!("column {name:?} has unknown type {other:?}; use {TYPES}"),
+                );
+                return None;
+            }
+        };
+        let values = match (fields.get("value"), fixed_kind) {
+            (_, None) => Some(Values::PatientId),
+            (Some(node), Some(kind)) => self.fixed(node, kind),
+            (None, Some(FixedKind::Flag)) => Some(Values::Flag),
+            (None, Some(FixedKind::Int)) => self.int_distribution(&fields, &name).map(Values::Int),
+            (None, Some(FixedKind::Float)) => self.float_distribution(&fields, &name),
+            (None, Some(FixedKind::Date(format))) => self
+                .date_spec(&fields, &name, defaults, rate, format)
+                .map(Values::Date),
+            (None, Some(FixedKind::Text(kind))) => self
+                .ratios(&fields, &name)
+                .map(|ratios| Values::Text { kind, ratios }),
+        }?;
+        self.check_fields(&fields, &name, &values);
+        let missing = match (&values, follows, rate, incidence) {
+            (Values::PatientId | Values::Fixed { .. }, _, _, _) => Missing::Never,
+            (_, Some(source), _, _) => Missing::Follows(source),
+            (_, None, Some(Rate::Universal), _) => Missing::Never,
+            (_, None, _, Some(p)) => Missing::Incidence(p),
+            (_, None, _, None) if self.bad_defaults.contains(&"incidence") => return None,
+            (_, None, _, None) => {
+                self.problem(
+                    entry,
+                    format!(
+                        "column {name:?} needs an `incidence` (share of rows with a value), `rate: universal`, or a default incidence"
+                    ),
+                );
+                return None;
+            }
+        };
+        Some(Column {
+            name,
+            line: yaml::line(entry),
+            values,
+            missing,
+        })
+    }
+
+    /// Rejects fields that mean nothing for the column's type.
+    fn check_fields(&mut self, fields: &Fields, name: &str, values: &Values) {
+        let allowed: &[&str] = match values {
+            Values::PatientId => &[],
+            Values::Fixed {
+                kind: FixedKind::Date(_),
+                ..
+            } => &["value", "format"],
+            Values::Fixed { .. } => &["value"],
+            Values::Flag => &["incidence", "rate", "missing_follows"],
+            Values::Int(_) | Values::Float { .. } => &[
+                "incidence",
+                "rate",
+                "missing_follows",
+                "distribution",
+                "mean",
+                "stddev",
+            ],
+            Values::Date(_) => &[
+                "incidence",
+                "rate",
+                "missing_follows",
+                "earliest",
+                "latest",
+                "format",
+                "keep_between",
+            ],
+            Values::Text { .. } => &["incidence", "rate", "missing_follows", "ratios"],
+        };
+        for (key, node) in &fields.map {
+            if !matches!(*key, "name" | "type") && !allowed.contains(key) {
+                self.problem(
+                    node,
+                    format!("column {name:?}: `{key}` does not apply to this type of column"),
+                );
+            }
+        }
+    }
+
+    fn fixed(&mut self, node: &Node, kind: FixedKind) -> Option<Values> {
+        let Some(value) = yaml::scalar(node).map(|(t, _)| t.to_string()) else {
+            self.problem(node, "`value` must be a single value");
+            return None;
+        };
+        let valid = match kind {
+            FixedKind::Flag => matches!(value.as_str(), "0" | "1"),
+            FixedKind::Int => value.parse::<i64>().is_ok(),
+            FixedKind::Float => yaml::parse_number(&value).is_some(),
+            FixedKind::Date(_) => Day::parse_iso(&value).is_some(),
+            FixedKind::Text(_) => true,
+        };
+        if !valid {
+            self.problem(
+                node,
+                format!("`value` {value:?} is not a valid value for this column's type"),
+            );
+            return None;
+        }
+        Some(Values::Fixed { kind, value })
+    }
+
+    fn int_distribution(&mut self, fields: &Fields, name: &str) -> Option<IntDistribution> {
+        let Some(node) = fields.get("distribution") else {
+            self.problem(
+                fields.entry,
+                format!(
+                    "int column {name:?} needs a `distribution`: normal (with mean, stddev), poisson (with mean) or population_ages"
+                ),
+            );
+            return None;
+        };
+        match yaml::text(node) {
+            Some("normal") => {
+                let (mean, stddev) = self.mean_stddev(fields, name)?;
+                Some(IntDistribution::Normal { mean, stddev })
+            }
+            Some("poisson") => {
+                let mean = self.required_number(fields, "mean", name)?;
+                if mean < 0.0 {
+                    self.problem(fields.get("mean")?, "a poisson mean must be 0 or more");
+                    return None;
+                }
+                Some(IntDistribution::Poisson { mean })
+            }
+            Some("population_ages") => Some(IntDistribution::PopulationAges),
+            _ => {
+                self.problem(
+                    node,
+                    "unknown int distribution; use normal, poisson or population_ages",
+                );
+                None
+            }
+        }
+    }
+
+    fn float_distribution(&mut self, fields: &Fields, name: &str) -> Option<Values> {
+        match fields.get("distribution").map(|n| (n, yaml::text(n))) {
+            Some((_, Some("normal"))) => {
+                let (mean, stddev) = self.mean_stddev(fields, name)?;
+                Some(Values::Float { mean, stddev })
+            }
+            Some((node, _)) => {
+                self.problem(node, "unknown float distribution; use normal");
+                None
+            }
+            None => {
+                self.problem(
+                    fields.entry,
+                    format!(
+                        "float column {name:?} needs `distribution: normal` with mean and stddev"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn mean_stddev(&mut self, fields: &Fields, name: &str) -> Option<(f64, f64)> {
+        let mean = self.required_number(fields, "mean", name);
+        let stddev = self.required_number(fields, "stddev", name);
+        if let (Some(sd), Some(node)) = (stddev, fields.get("stddev"))
+            && sd < 0.0
+        {
+            self.problem(node, "`stddev` must be 0 or more");
+            return None;
+        }
+        Some((mean?, stddev?))
+    }
+
+    fn required_number(&mut self, fields: &Fields, key: &str, name: &str) -> Option<f64> {
+        match fields.get(key) {
+            Some(node) => {
+                let value = yaml::number(node);
+                if value.is_none() {
+                    self.problem(node, format!("`{key}` must be a number"));
+                }
+                value
+            }
+            None => {
+                self.problem(fields.entry, format!("column {name:?} needs `{key}`"));
+                None
+            }
+        }
+    }
+
+    fn date_spec(
+        &mut self,
+        fields: &Fields,
+        name: &str,
+        defaults: &Defaults,
+        rate: Option<Rate>,
+        format: DateFormat,
+    ) -> Option<DateSpec> {
+        let mut bound = |key: &str, default: Option<DateBound>| match fields.get(key) {
+            Some(node) => self.bound(node, key),
+            None => {
+                if default.is_none() && !self.bad_defaults.contains(&key) {
+                    self.problem(
+                        fields.entry,
+                        format!("date column {name:?} needs `{key}` (or a default {key})"),
+                    );
+                }
+                default
+            }
+        };
+        let earliest = bound("earliest", defaults.earliest);
+        let latest = bound("latest", defaults.latest);
+        let keep_between = match fields.get("keep_between") {
+            Some(node) => self.keep_between(node)?,
+            None => (None, None),
+        };
+        let (earliest, latest) = (earliest?, latest?);
+        if let (DateBound::Day(e), DateBound::Day(l)) = (earliest, latest)
+            && l < e
+        {
+            self.problem(
+                fields.get("latest").unwrap_or(fields.entry),
+                format!("column {name:?}: latest ({l}) is before earliest ({e})"),
+            );
+        }
+        Some(DateSpec {
+            earliest,
+            latest,
+            rate: match rate {
+                Some(Rate::ExponentialIncrease) => DateRate::ExponentialIncrease,
+                _ => DateRate::Uniform,
+            },
+            format,
+            keep_between,
+        })
+    }
+
+    fn keep_between(&mut self, node: &Node) -> Option<(Option<Day>, Option<Day>)> {
+        let bounds: Option<Vec<Option<Option<Day>>>> = yaml::sequence(node).map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    if yaml::is_null(item) {
+                        Some(None)
+                    } else {
+                        yaml::text(item).and_then(Day::parse_iso).map(Some)
+                    }
+                })
+                .collect()
+        });
+        match bounds.as_deref() {
+            Some([Some(low), Some(high)]) => Some((*low, *high)),
+            _ => {
+                self.problem(
+                    node,
+                    "`keep_between` must be [FROM, TO]: two YYYY-MM-DD dates or null",
+                );
+                None
+            }
+        }
+    }
+
+    fn ratios(&mut self, fields: &Fields, name: &str) -> Option<Vec<(Option<String>, f64)>> {
+        let Some(node) = fields.get("ratios") else {
+            self.problem(
+                fields.entry,
+                format!("column {name:?} needs `ratios` (value: probability) or a fixed `value`"),
+            );
+            return None;
+        };
+        let Some(pairs) = yaml::mapping(node).filter(|p| !p.is_empty()) else {
+            self.problem(node, "`ratios` must map each value to its probability");
+            return None;
+        };
+        let mut ratios = Vec::with_capacity(pairs.len());
+        for (key, value) in pairs {
+            let label = if yaml::is_null(key) {
+                None
+            } else {
+                yaml::scalar(key).map(|(t, _)| t.to_string())
+            };
+            match yaml::number(value) {
+                Some(p) if p >= 0.0 => ratios.push((label, p)),
+                _ => self.problem(value, "a ratio must be a probability (a number, 0 or more)"),
+            }
+        }
+        let total: f64 = ratios.iter().map(|(_, p)| p).sum();
+        if (total - 1.0).abs() > RATIO_TOLERANCE {
+            self.problem(
+                node,
+                format!(
+                    "the ratios of column {name:?} add up to {}, not 1",
+                    crate::table::text::python_float(total)
+                ),
+            );
+            return None;
+        }
+        Some(ratios)
+    }
+
+    fn incidence(&mut self, node: &Node) -> Option<f64> {
+        match yaml::number(node) {
+            Some(p) if (0.0..=1.0).contains(&p) => Some(p),
+            _ => {
+                self.problem(node, "`incidence` must be a number from 0 to 1");
+                None
+            }
+        }
+    }
+
+    fn rate(&mut self, node: &Node) -> Option<Rate> {
+        let rate = yaml::text(node).and_then(Rate::parse);
+        if rate.is_none() {
+            self.problem(
+                node,
+                "`rate` must be uniform, exponential_increase or universal",
+            );
+        }
+        rate
+    }
+
+    fn format(&mut self, node: &Node) -> Option<DateFormat> {
+        let format = yaml::text(node).and_then(DateFormat::parse);
+        if format.is_none() {
+            self.problem(node, "`format` must be YYYY, YYYY-MM or YYYY-MM-DD");
+        }
+        format
+    }
+
+    fn bound(&mut self, node: &Node, key: &str) -> Option<DateBound> {
+        let bound = yaml::text(node).and_then(DateBound::parse);
+        if bound.is_none() {
+            self.problem(
+                node,
+                format!("`{key}` must be a YYYY-MM-DD date, today or index_date"),
+            );
+        }
+        bound
+    }
+
+    fn day(&mut self, node: &Node, key: &str) -> Option<Day> {
+        let day = yaml::text(node).and_then(Day::parse_iso);
+        if day.is_none() {
+            self.problem(node, format!("`{key}` must be a YYYY-MM-DD date"));
+        }
+        day
+    }
+
+    /// Checks what concerns several columns: unique names, one patient id,
+    /// `missing_follows` targets, `index_date` defined where used.
+    fn check_columns(&mut self, columns: &[Column], list: &Node, has_index_date: bool) {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for column in columns {
+            if let Some(first) = seen.insert(&column.name, column.line) {
+                self.problems.push(Problem {
+                    line: column.line,
+                    message: format!(
+                        "column {:?} is listed twice (first at line {first})",
+                        column.name
+                    ),
+                });
+            }
+        }
+        let ids: Vec<&Column> = columns
+            .iter()
+            .filter(|c| c.values == Values::PatientId)
+            .collect();
+        match ids.as_slice() {
+            [_] => {}
+            [] => self.problem(
+                list,
+                "the schema lists no `type: patient_id` column; add one where the id goes (upstream puts `patient_id` last)",
+            ),
+            [_, second, ..] => self.problems.push(Problem {
+                line: second.line,
+                message: "only one column can be the patient id".into(),
+            }),
+        }
+        let by_name: HashMap<&str, &Column> =
+            columns.iter().map(|c| (c.name.as_str(), c)).collect();
+        for column in columns {
+            if let Missing::Follows(source) = &column.missing {
+                let ok = by_name.get(source.as_str()).is_some_and(|s| {
+                    matches!(s.values, Values::Date(_)) && !matches!(s.missing, Missing::Follows(_))
+                });
+                if !ok {
+                    self.problems.push(Problem {
+                        line: column.line,
+                        message: format!(
+                            "column {:?}: `missing_follows: {source}` must name a drawn date column of this schema (not a fixed value, nor one that itself follows another)",
+                            column.name
+                        ),
+                    });
+                }
+            }
+            if let Values::Date(spec) = &column.values
+                && !has_index_date
+                && (spec.earliest == DateBound::IndexDate || spec.latest == DateBound::IndexDate)
+            {
+                self.problems.push(Problem {
+                    line: column.line,
+                    message: format!(
+                        "column {:?} uses index_date, but the schema has no `index_date: YYYY-MM-DD`",
+                        column.name
+                    ),
+                });
+            }
+        }
+    }
+}
