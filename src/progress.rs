@@ -18,3 +18,39 @@ pub fn bar(total: u64, what: &str, quiet: bool) -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
 }
+
+/// Rows read across files, shown with their rate as a bar's message.
+pub struct Rows {
+    bar: ProgressBar,
+    rows: std::sync::atomic::AtomicU64,
+    started: std::time::Instant,
+}
+
+impl Rows {
+    /// Counts rows onto `bar`.
+    pub fn new(bar: ProgressBar) -> Rows {
+        Rows {
+            bar,
+            rows: std::sync::atomic::AtomicU64::new(0),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Counts `rows` more rows and refreshes the message.
+    pub fn add(&self, rows: u64) {
+        let total = self
+            .rows
+            .fetch_add(rows, std::sync::atomic::Ordering::Relaxed)
+            + rows;
+        let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
+        self.bar.set_message(format!(
+            "{total} rows, {:.0} rows/s",
+            total as f64 / seconds
+        ));
+    }
+
+    /// The bar, to advance per file and finish.
+    pub fn bar(&self) -> &ProgressBar {
+        &self.bar
+    }
+}
