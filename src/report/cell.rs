@@ -5,8 +5,24 @@
 /// The text pandas reads as a missing value (its default `na_values`, plus
 /// the empty field).
 const NA_TOKENS: [&[u8]; 18] = [
-    b"#N/A", b"#N/A N/A", b"#NA", b"-1.#IND", b"-1.#QNAN", b"-NaN", b"-nan", b"1.#IND",
-    b"1.#QNAN", b"<NA>", b"N/A", b"NA", b"NULL", b"NaN", b"None", b"n/a", b"nan", b"null",
+    b"#N/A",
+    b"#N/A N/A",
+    b"#NA",
+    b"-1.#IND",
+    b"-1.#QNAN",
+    b"-NaN",
+    b"-nan",
+    b"1.#IND",
+    b"1.#QNAN",
+    b"<NA>",
+    b"N/A",
+    b"NA",
+    b"NULL",
+    b"NaN",
+    b"None",
+    b"n/a",
+    b"nan",
+    b"null",
 ];
 
 /// What one field holds, for type inference and counting.
@@ -156,14 +172,8 @@ mod tests {
         assert_eq!(classify(b"007"), Cell::Int(7));
         assert_eq!(classify(b" +5 "), Cell::Int(5));
         assert_eq!(classify(b"-0"), Cell::Int(0));
-        assert_eq!(
-            classify(b"-9223372036854775808"),
-            Cell::Int(i64::MIN)
-        );
-        assert_eq!(
-            classify(b"18446744073709551615"),
-            Cell::UInt(u64::MAX)
-        );
+        assert_eq!(classify(b"-9223372036854775808"), Cell::Int(i64::MIN));
+        assert_eq!(classify(b"18446744073709551615"), Cell::UInt(u64::MAX));
         assert!(matches!(classify(b"18446744073709551616"), Cell::Text(_)));
         assert!(matches!(classify(b"-9223372036854775809"), Cell::Text(_)));
         assert_eq!(classify(b"1.5"), Cell::Float(1.5));
@@ -174,7 +184,15 @@ mod tests {
         assert_eq!(classify(b"1e400"), Cell::Float(f64::INFINITY));
         assert_eq!(classify(b"TRUE"), Cell::Bool(true));
         assert_eq!(classify(b"false"), Cell::Bool(false));
-        for text in [&b"yes"[..], b"t", b" ", b"0x10", b"1_000", b"1d5", b"2020-01-01"] {
+        for text in [
+            &b"yes"[..],
+            b"t",
+            b" ",
+            b"0x10",
+            b"1_000",
+            b"1d5",
+            b"2020-01-01",
+        ] {
             assert_eq!(classify(text), Cell::Text(text), "{:?}", text);
         }
     }

@@ -38,7 +38,9 @@ impl Dtype {
     }
 
     fn is_numeric(&self) -> bool {
-        self.name.starts_with("int") || self.name.starts_with("uint") || self.name.starts_with("float")
+        self.name.starts_with("int")
+            || self.name.starts_with("uint")
+            || self.name.starts_with("float")
     }
 
     fn is_datetime(&self) -> bool {
@@ -315,7 +317,11 @@ impl ColumnAcc {
             let float = dtype.name.starts_with("float");
             for value in [0, 1] {
                 if let Some(&count) = exact.get(&Key::Int(value)) {
-                    let label = if float { format!("{value}.0") } else { value.to_string() };
+                    let label = if float {
+                        format!("{value}.0")
+                    } else {
+                        value.to_string()
+                    };
                     counts.push((label, count));
                 }
             }
@@ -331,7 +337,9 @@ impl ColumnAcc {
         if !matches!(kind, Kind::Boolean | Kind::Category) {
             return (None, None);
         }
-        if self.categories_overflowed || (self.numbers.count() > 0 && self.numbers.exact().is_none()) {
+        if self.categories_overflowed
+            || (self.numbers.count() > 0 && self.numbers.exact().is_none())
+        {
             return (None, None);
         }
         let mut values: Vec<(String, u64)> = Vec::new();
@@ -342,7 +350,11 @@ impl ColumnAcc {
             }
         }
         if let Some(exact) = self.numbers.exact() {
-            values.extend(exact.iter().map(|(key, &count)| (number_label(*key), count)));
+            values.extend(
+                exact
+                    .iter()
+                    .map(|(key, &count)| (number_label(*key), count)),
+            );
         }
         values.extend(
             self.categories

@@ -178,10 +178,20 @@ mod tests {
         assert_eq!(counts, [Some(895), Some(20), Some(85)]);
         assert_eq!(cells[0].percentage, Some(895.0 / 1000.0 * 100.0));
         let cells = publish_table(Rule::Current, &[3, 100]);
-        assert_eq!(cells[0], Cell { count: None, percentage: None });
+        assert_eq!(
+            cells[0],
+            Cell {
+                count: None,
+                percentage: None
+            }
+        );
         assert_eq!(cells[1].percentage, Some(100.0));
         let cells = publish_table(Rule::Current, &[3, 4]);
-        assert!(cells.iter().all(|c| c.count.is_none() && c.percentage.is_none()));
+        assert!(
+            cells
+                .iter()
+                .all(|c| c.count.is_none() && c.percentage.is_none())
+        );
     }
 
     #[test]

@@ -16,12 +16,13 @@ h1 { margin: 0 0 4px; } h2 { border-bottom: 2px solid #d8dde6; padding-bottom: 4
 h3 { margin: 0 0 6px; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 15px; }
 dl.facts { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; }
 dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
-nav ol { columns: 3 220px; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; padding-left: 28px; }
+nav ol { columns: 3 260px; column-gap: 24px; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; padding-left: 28px; }
+nav li { overflow-wrap: anywhere; break-inside: avoid; }
 nav .kind, .badge { color: #5b6577; font-family: system-ui, sans-serif; }
 .badge { display: inline-block; border: 1px solid #c5ccd8; border-radius: 4px; padding: 0 6px; font-size: 12px; margin-right: 4px; }
 table { border-collapse: collapse; margin: 6px 0; }
 th, td { border: 1px solid #d8dde6; padding: 2px 8px; text-align: right; }
-th { background: #f3f5f8; } tbody th { text-align: left; font-weight: normal; font-family: ui-monospace, Menlo, Consolas, monospace; }
+th { background: #f3f5f8; } thead th:first-child { text-align: left; } tbody th { text-align: left; font-weight: normal; font-family: ui-monospace, Menlo, Consolas, monospace; }
 section.column { border: 1px solid #d8dde6; border-radius: 6px; padding: 12px 16px; margin: 14px 0; break-inside: avoid; }
 .content { display: flex; flex-wrap: wrap; gap: 8px 24px; align-items: flex-start; }
 .note { color: #5b6577; margin: 4px 0; }
@@ -164,7 +165,9 @@ fn kind_section(column: &ColumnReport) -> Markup {
     let summary = &column.summary;
     let name = &column.name;
     match summary.kind {
-        Kind::Identifier => html! { p class="note" { "An identifier: its values are not summarised." } },
+        Kind::Identifier => {
+            html! { p class="note" { "An identifier: its values are not summarised." } }
+        }
         Kind::Empty => html! { p class="note" { "Every value is missing." } },
         Kind::Boolean => html! {
             div class="content" { (values_table("Value", &summary.values)) (chart::bar_list(name, &summary.values)) }
@@ -230,8 +233,11 @@ fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
+/// How a redacted count reads.
+const REDACTED: &str = "redacted (≤ 7)";
+
 fn count_text(count: Option<u64>) -> String {
-    count.map_or_else(|| "redacted".to_string(), thousands)
+    count.map_or_else(|| REDACTED.to_string(), thousands)
 }
 
 fn percent_text(percentage: Option<f64>) -> String {
@@ -242,7 +248,7 @@ fn share_text(share: &Share) -> String {
     match (share.count, share.percentage) {
         (Some(count), Some(p)) => format!("{} ({p:.1}%)", thousands(count)),
         (Some(count), None) => thousands(count),
-        _ => "redacted".to_string(),
+        _ => REDACTED.to_string(),
     }
 }
 

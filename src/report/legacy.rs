@@ -93,8 +93,14 @@ mod tests {
             float_column(&[Some(89.5), Some(2.0), Some(8.5)]),
             ["89.5", "2.0", "8.5"]
         );
-        assert_eq!(float_column(&[Some(0.008), Some(0.001)]), ["0.008", "0.001"]);
-        assert_eq!(float_column(&[Some(0.008024), Some(0.008)]), ["0.008024", "0.008000"]);
+        assert_eq!(
+            float_column(&[Some(0.008), Some(0.001)]),
+            ["0.008", "0.001"]
+        );
+        assert_eq!(
+            float_column(&[Some(0.008024), Some(0.008)]),
+            ["0.008024", "0.008000"]
+        );
         assert_eq!(float_column(&[None, Some(100.0)]), ["NaN", "100.0"]);
         assert_eq!(float_column(&[None, None]), ["NaN", "NaN"]);
     }
@@ -105,8 +111,14 @@ mod tests {
             float_column(&[Some(123_456_789.123456), None]),
             ["1.234568e+08", "NaN"]
         );
-        assert_eq!(float_column(&[Some(24_000_000.0), None]), ["24000000.0", "NaN"]);
-        assert_eq!(float_column(&[Some(1e-7), Some(1.0)]), ["1.000000e-07", "1.000000e+00"]);
+        assert_eq!(
+            float_column(&[Some(24_000_000.0), None]),
+            ["24000000.0", "NaN"]
+        );
+        assert_eq!(
+            float_column(&[Some(1e-7), Some(1.0)]),
+            ["1.000000e-07", "1.000000e+00"]
+        );
         // Large but short: fixed.
         assert_eq!(float_column(&[Some(1_500_000.0)]), ["1500000.0"]);
     }

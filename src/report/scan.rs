@@ -41,7 +41,11 @@ pub struct Scan {
 }
 
 /// Reads `path` once. `on_rows` is told how many rows each step read.
-pub fn scan(path: &Path, format: Format, on_rows: &(dyn Fn(u64) + Sync)) -> Result<Scan, TableError> {
+pub fn scan(
+    path: &Path,
+    format: Format,
+    on_rows: &(dyn Fn(u64) + Sync),
+) -> Result<Scan, TableError> {
     if format.is_csv() {
         scan_csv(path, format, on_rows)
     } else {
@@ -55,20 +59,29 @@ struct Chunk {
     bytes: Vec<u8>,
 }
 
-fn scan_csv(path: &Path, format: Format, on_rows: &(dyn Fn(u64) + Sync)) -> Result<Scan, TableError> {
+fn scan_csv(
+    path: &Path,
+    format: Format,
+    on_rows: &(dyn Fn(u64) + Sync),
+) -> Result<Scan, TableError> {
     let gzip = format.is_gzip();
     let io = |e| TableError::io(path, gzip, e);
     let mut chunks = Chunker::new(gzip::open(path, gzip).map_err(io)?);
-    let mut first = chunks.next_chunk().map_err(io)?.ok_or_else(|| TableError::NoHeader {
-        path: path.to_path_buf(),
-    })?;
+    let mut first = chunks
+        .next_chunk()
+        .map_err(io)?
+        .ok_or_else(|| TableError::NoHeader {
+            path: path.to_path_buf(),
+        })?;
     let header_end = record_end(&first.bytes).unwrap_or(first.bytes.len());
-    let names = header(&first.bytes[..header_end]).map_err(|e| TableError::invalid(path, Some(1), e))?;
+    let names =
+        header(&first.bytes[..header_end]).map_err(|e| TableError::invalid(path, Some(1), e))?;
     first.bytes.drain(..header_end);
     first.offset += header_end as u64;
 
     let width = names.len();
-    let (sender, receiver) = sync_channel::<std::io::Result<Chunk>>(rayon::current_num_threads() + 2);
+    let (sender, receiver) =
+        sync_channel::<std::io::Result<Chunk>>(rayon::current_num_threads() + 2);
     let parts = std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut next = Some(first);
@@ -89,7 +102,11 @@ fn scan_csv(path: &Path, format: Format, on_rows: &(dyn Fn(u64) + Sync)) -> Resu
     });
     let (rows, columns) = parts.map_err(|e| match e {
         ChunkError::Io(e) => io(e),
-        ChunkError::Fields { offset, line, found } => TableError::FieldCount {
+        ChunkError::Fields {
+            offset,
+            line,
+            found,
+        } => TableError::FieldCount {
             path: path.to_path_buf(),
             line: line_at(path, gzip, offset).unwrap_or(0) + line,
             expected: width,
@@ -109,7 +126,11 @@ enum ChunkError {
     Io(std::io::Error),
     /// A record at `line` (1-based) of the chunk starting at `offset` has
     /// `found` fields.
-    Fields { offset: u64, line: u64, found: usize },
+    Fields {
+        offset: u64,
+        line: u64,
+        found: usize,
+    },
     Csv(String),
 }
 
@@ -291,7 +312,11 @@ fn last_record_end(bytes: &[u8]) -> Option<usize> {
     end
 }
 
-fn scan_typed(path: &Path, format: Format, on_rows: &(dyn Fn(u64) + Sync)) -> Result<Scan, TableError> {
+fn scan_typed(
+    path: &Path,
+    format: Format,
+    on_rows: &(dyn Fn(u64) + Sync),
+) -> Result<Scan, TableError> {
     let source = frame::read(path, format)?;
     let schema = source.schema.clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
@@ -356,25 +381,19 @@ fn feed(acc: &mut ColumnAcc, array: &dyn Array) -> Result<(), String> {
     where
         T::Native: Into<i128>,
     {
-        array
-            .as_primitive::<T>()
-            .iter()
-            .for_each(|v| match v {
-                Some(v) => acc.add_int(v.into()),
-                None => acc.add_missing(1),
-            });
+        array.as_primitive::<T>().iter().for_each(|v| match v {
+            Some(v) => acc.add_int(v.into()),
+            None => acc.add_missing(1),
+        });
     }
     fn floats<T: ArrowPrimitiveType>(acc: &mut ColumnAcc, array: &dyn Array)
     where
         T::Native: Into<f64>,
     {
-        array
-            .as_primitive::<T>()
-            .iter()
-            .for_each(|v| match v {
-                Some(v) => acc.add_float(v.into()),
-                None => acc.add_missing(1),
-            });
+        array.as_primitive::<T>().iter().for_each(|v| match v {
+            Some(v) => acc.add_float(v.into()),
+            None => acc.add_missing(1),
+        });
     }
     match array.data_type() {
         DataType::Int8 => ints::<Int8Type>(acc, array),
@@ -398,13 +417,12 @@ fn feed(acc: &mut ColumnAcc, array: &dyn Array) -> Result<(), String> {
             Some(v) => acc.add_bool(v),
             None => acc.add_missing(1),
         }),
-        DataType::Date32 => array
-            .as_primitive::<Date32Type>()
-            .iter()
-            .for_each(|v| match v.and_then(Date32Type::to_naive_date_opt) {
+        DataType::Date32 => array.as_primitive::<Date32Type>().iter().for_each(|v| {
+            match v.and_then(Date32Type::to_naive_date_opt) {
                 Some(date) => acc.add_date(date.year(), date.month()),
                 None => acc.add_missing(1),
-            }),
+            }
+        }),
         _ => {
             // Text, timestamps, dictionaries: as pandas would print them.
             let mut text = Vec::new();
@@ -438,7 +456,7 @@ mod tests {
     fn chunks_end_at_record_boundaries_outside_quotes() {
         let text = b"a,b\n1,\"x\ny\"\n2,3\n4,5";
         assert_eq!(record_end(text), Some(4));
-        assert_eq!(last_record_end(&text[4..]), Some(13));
+        assert_eq!(last_record_end(&text[4..]), Some(12));
         assert_eq!(last_record_end(b"1,\"open\n"), None);
         let mut chunker = Chunker::new(&text[..]);
         let chunk = chunker.next_chunk().unwrap().unwrap();
@@ -459,7 +477,10 @@ mod tests {
         assert_eq!(scan.names, ["id", "v", "na,me"]);
         assert_eq!(scan.rows, 200_000);
         let profile = scan.columns[1].clone().finish("v", scan.rows, None);
-        assert_eq!(profile.legacy.unwrap(), [("0".into(), 100_000), ("1".into(), 100_000)]);
+        assert_eq!(
+            profile.legacy.unwrap(),
+            [("0".into(), 100_000), ("1".into(), 100_000)]
+        );
         let names = scan.columns[2].clone().finish("n", scan.rows, None);
         assert_eq!(names.distinct, Some(3));
     }

@@ -9,7 +9,6 @@
 //! these bins, and the final state does not depend on how the values were
 //! split between threads.
 
-
 use ahash::AHashMap;
 
 /// Distinct values counted exactly before switching to bins.
@@ -166,7 +165,12 @@ impl Sketch {
     }
 
     fn to_bins(&mut self) {
-        let finite = || self.exact.keys().map(|k| k.value()).filter(|v| v.is_finite());
+        let finite = || {
+            self.exact
+                .keys()
+                .map(|k| k.value())
+                .filter(|v| v.is_finite())
+        };
         let low = finite().fold(f64::INFINITY, f64::min);
         let high = finite().fold(f64::NEG_INFINITY, f64::max);
         let mut bins = Bins::new(Bins::exponent_for(low, high));
@@ -186,7 +190,11 @@ impl Sketch {
                     .iter()
                     .map(|(key, &count)| {
                         let v = key.value();
-                        Atom { low: v, high: v, count }
+                        Atom {
+                            low: v,
+                            high: v,
+                            count,
+                        }
                     })
                     .collect();
                 atoms.sort_by(|a, b| a.low.total_cmp(&b.low));
@@ -410,7 +418,9 @@ mod tests {
 
     #[test]
     fn many_values_are_binned_and_the_bins_do_not_depend_on_the_split() {
-        let values: Vec<f64> = (0..20_000).map(|i| (i as f64 * 0.37).sin() * 50.0 + 25.0).collect();
+        let values: Vec<f64> = (0..20_000)
+            .map(|i| (i as f64 * 0.37).sin() * 50.0 + 25.0)
+            .collect();
         let whole = sketch(values.iter().copied());
         assert!(whole.exact().is_none());
         let mut parts = sketch(values[..7_000].iter().copied());
@@ -425,7 +435,10 @@ mod tests {
         sorted.sort_by(f64::total_cmp);
         let true_median = (sorted[9_999] + sorted[10_000]) / 2.0;
         let median = quantile(&whole.atoms(), 0.5).unwrap();
-        assert!((median - true_median).abs() <= 0.1, "{median} vs {true_median}");
+        assert!(
+            (median - true_median).abs() <= 0.1,
+            "{median} vs {true_median}"
+        );
     }
 
     #[test]

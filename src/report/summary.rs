@@ -5,8 +5,7 @@ use serde::Serialize;
 
 use super::column::{ColumnProfile, Kind, year_month};
 use super::disclosure::{
-    CURRENT_THRESHOLD, MIN_FOR_STATISTICS, RANGE_TAIL, Rule, merge_until_publishable,
-    publish_table,
+    CURRENT_THRESHOLD, MIN_FOR_STATISTICS, RANGE_TAIL, Rule, merge_until_publishable, publish_table,
 };
 use super::profile::FileProfile;
 use super::sketch::{Atom, quantile};
@@ -17,8 +16,8 @@ const TOP_VALUES: usize = 20;
 /// Bins aimed at in a numeric histogram (before merging).
 const HISTOGRAM_BINS: f64 = 20.0;
 
-/// Time lines spanning more months than this are shown by year.
-const MONTHLY_UP_TO: i32 = 48;
+/// The most periods (months, years, ...) on a time line before merging.
+const MAX_PERIODS: i32 = 48;
 
 /// A whole report.
 #[derive(Debug, Serialize)]
@@ -133,11 +132,7 @@ pub fn build(profile: &FileProfile, rule: Rule, generated: String) -> Report {
         rows: rule.publish(profile.rows),
         generated,
         tool: format!("cohortkit {}", env!("CARGO_PKG_VERSION")),
-        columns: profile
-            .columns
-            .iter()
-            .map(|c| column(c, rule))
-            .collect(),
+        columns: profile.columns.iter().map(|c| column(c, rule)).collect(),
     }
 }
 
@@ -211,9 +206,11 @@ fn boolean(column: &ColumnProfile, rule: Rule) -> Vec<Value> {
     values.sort_by(|a, b| a.0.cmp(&b.0));
     table(
         rule,
-        missing_row(column)
-            .into_iter()
-            .chain(values.into_iter().map(|(label, count)| (Some(label), count))),
+        missing_row(column).into_iter().chain(
+            values
+                .into_iter()
+                .map(|(label, count)| (Some(label), count)),
+        ),
     )
 }
 
@@ -234,7 +231,11 @@ fn category(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
     let other: u64 = values[shown..].iter().map(|(_, count)| count).sum();
     let rows = missing_row(column)
         .into_iter()
-        .chain(values[..shown].iter().map(|(label, count)| (Some(label.clone()), *count)))
+        .chain(
+            values[..shown]
+                .iter()
+                .map(|(label, count)| (Some(label.clone()), *count)),
+        )
         .chain((shown < values.len()).then(|| (Some(OTHER.to_string()), other)));
     summary.values = table(rule, rows);
 }
@@ -243,7 +244,9 @@ fn category(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
 pub const OTHER: &str = "Other values";
 
 fn numeric(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
-    let Some(sketch) = &column.numbers else { return };
+    let Some(sketch) = &column.numbers else {
+        return;
+    };
     let atoms = sketch.atoms();
     let present = sketch.count();
     if present >= MIN_FOR_STATISTICS
@@ -348,8 +351,16 @@ fn histogram(atoms: &[Atom], integer: bool, bin_width: Option<f64>, rule: Rule) 
         return Vec::new();
     }
     let floor = if integer { 1.0 } else { f64::MIN_POSITIVE };
-    let span = if high > low { high - low } else { low.abs().max(1.0) };
-    let step = Step::at_least((span / HISTOGRAM_BINS).max(bin_width.unwrap_or(0.0)).max(floor));
+    let span = if high > low {
+        high - low
+    } else {
+        low.abs().max(1.0)
+    };
+    let step = Step::at_least(
+        (span / HISTOGRAM_BINS)
+            .max(bin_width.unwrap_or(0.0))
+            .max(floor),
+    );
     let first = step.bin_of(low);
     let last = step.bin_of(high).max(first);
     // counts[0] is below `first`, counts[n + 1] from `last + 1` up.
@@ -410,7 +421,10 @@ fn date(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
     let total: u64 = months.iter().map(|(_, c)| c).sum();
     if total < 2 * RANGE_TAIL {
         // Too few dates to show any without showing a patient's.
-        summary.values = table(rule, std::iter::once((Some("all dates".to_string()), total)));
+        summary.values = table(
+            rule,
+            std::iter::once((Some("all dates".to_string()), total)),
+        );
         return;
     }
     let month_at = |rank: u64| -> i32 {
@@ -426,38 +440,36 @@ fn date(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
     let from = month_at(RANGE_TAIL - 1);
     let to = month_at(total - RANGE_TAIL);
     summary.range = Some((month_label(from), month_label(to)));
-    let monthly = to - from < MONTHLY_UP_TO;
-    let period = |month: i32| if monthly { month } else { year_month(month).0 };
-    let (first, last) = (period(from), period(to));
+    // Months, years, or 5, 10 or 50 years: the finest that fits.
+    let size = [1, 12, 60, 120, 600]
+        .into_iter()
+        .find(|size| to.div_euclid(*size) - from.div_euclid(*size) < MAX_PERIODS)
+        .unwrap_or(600);
+    let (first, last) = (from.div_euclid(size), to.div_euclid(size));
     let mut counts = vec![0u64; (last - first + 1) as usize];
     for &(month, count) in months {
-        let p = period(month).clamp(first, last);
+        let p = month.div_euclid(size).clamp(first, last);
         counts[(p - first) as usize] += count;
     }
-    let name = |p: i32| {
-        if monthly {
-            month_label(p)
-        } else {
-            p.to_string()
-        }
+    let start_of = |p: i32| match size {
+        1 => month_label(p),
+        _ => year_month(p * size).0.to_string(),
+    };
+    let end_of = |p: i32| match size {
+        1 => month_label(p),
+        _ => year_month(p * size + size - 1).0.to_string(),
     };
     let groups = merge_until_publishable(rule, &counts);
-    let last_index = counts.len();
+    let periods = counts.len();
     let rows = groups.iter().map(|g| {
         let (a, b) = (first + g.start as i32, first + g.end as i32 - 1);
-        let mut text = if a == b {
-            name(a)
-        } else {
-            format!("{}–{}", name(a), name(b))
+        let text = match (g.start == 0, g.end == periods) {
+            (true, true) => "all dates".to_string(),
+            (true, false) => format!("≤ {}", end_of(b)),
+            (false, true) => format!("≥ {}", start_of(a)),
+            (false, false) if start_of(a) == end_of(b) => start_of(a),
+            (false, false) => format!("{}–{}", start_of(a), end_of(b)),
         };
-        if g.start == 0 {
-            text = format!("≤ {}", name(b));
-            if g.end == last_index {
-                text = "all dates".to_string();
-            }
-        } else if g.end == last_index {
-            text = format!("≥ {}", name(a));
-        }
         (Some(text), counts[g.clone()].iter().sum())
     });
     summary.values = table(rule, rows);
@@ -485,13 +497,41 @@ mod tests {
 
     #[test]
     fn nice_steps_and_edges() {
-        assert_eq!(Step::at_least(3.2), Step { mantissa: 5, exponent: 0 });
-        assert_eq!(Step::at_least(0.011), Step { mantissa: 2, exponent: -2 });
-        assert_eq!(Step::at_least(10.0), Step { mantissa: 1, exponent: 1 });
-        let step = Step { mantissa: 1, exponent: -1 };
+        assert_eq!(
+            Step::at_least(3.2),
+            Step {
+                mantissa: 5,
+                exponent: 0
+            }
+        );
+        assert_eq!(
+            Step::at_least(0.011),
+            Step {
+                mantissa: 2,
+                exponent: -2
+            }
+        );
+        assert_eq!(
+            Step::at_least(10.0),
+            Step {
+                mantissa: 1,
+                exponent: 1
+            }
+        );
+        let step = Step {
+            mantissa: 1,
+            exponent: -1,
+        };
         assert_eq!(step.bin_of(0.3), 3);
         assert_eq!(step.edge(3), "0.3");
-        assert_eq!(Step { mantissa: 5, exponent: 1 }.edge(-3), "-150");
+        assert_eq!(
+            Step {
+                mantissa: 5,
+                exponent: 1
+            }
+            .edge(-3),
+            "-150"
+        );
         assert_eq!(significant(27.839046852715178), 27.84);
         assert_eq!(significant(161925006.0), 161900000.0);
     }
@@ -504,10 +544,20 @@ mod tests {
         assert_eq!(summary.kind, Kind::Numeric);
         let stats = summary.statistics.unwrap();
         assert!((stats.median - 49.0).abs() <= 1.0, "{stats:?}");
-        let labels: Vec<_> = summary.values.iter().map(|v| v.value.clone().unwrap()).collect();
-        assert!(labels.first().unwrap().starts_with("< "), "{labels:?}");
-        assert!(labels.last().unwrap().starts_with("≥ "), "{labels:?}");
-        assert!(!labels.iter().any(|l| l.contains("97") || l == "1"), "{labels:?}");
+        // Bins of five years from a multiple of five: neither the youngest
+        // (1) nor the oldest (97) age shows.
+        let labels: Vec<_> = summary
+            .values
+            .iter()
+            .map(|v| v.value.clone().unwrap())
+            .collect();
+        assert_eq!(labels.first().unwrap(), "0–4");
+        assert_eq!(labels.last().unwrap(), "95–99");
+        for label in &labels {
+            let (a, b) = label.split_once('–').unwrap();
+            let (a, b): (u32, u32) = (a.parse().unwrap(), b.parse().unwrap());
+            assert!(a % 5 == 0 && b == a + 4, "{label}");
+        }
         for value in &summary.values {
             let count = value.count.unwrap();
             assert!(count > 7 && count % 5 == 0);
@@ -541,7 +591,11 @@ mod tests {
         let (from, to) = summary.range.unwrap();
         assert!(from.starts_with("2010"), "{from}");
         assert!(to.starts_with("2014"), "{to}");
-        let labels: Vec<_> = summary.values.iter().map(|v| v.value.clone().unwrap()).collect();
+        let labels: Vec<_> = summary
+            .values
+            .iter()
+            .map(|v| v.value.clone().unwrap())
+            .collect();
         assert!(labels[0].starts_with("≤ "), "{labels:?}");
         assert!(!labels.iter().any(|l| l.contains("1900")), "{labels:?}");
     }
