@@ -103,7 +103,7 @@ impl Sketch {
             None => {
                 *self.exact.entry(key).or_insert(0) += 1;
                 if self.exact.len() > EXACT_LIMIT {
-                    self.to_bins();
+                    self.switch_to_bins();
                 }
             }
         }
@@ -146,7 +146,7 @@ impl Sketch {
                     *self.exact.entry(key).or_insert(0) += count;
                 }
                 if self.exact.len() > EXACT_LIMIT {
-                    self.to_bins();
+                    self.switch_to_bins();
                 }
             }
             (Some(bins), None) => {
@@ -164,7 +164,7 @@ impl Sketch {
         }
     }
 
-    fn to_bins(&mut self) {
+    fn switch_to_bins(&mut self) {
         let finite = || {
             self.exact
                 .keys()
