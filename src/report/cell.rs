@@ -58,18 +58,23 @@ pub fn classify(field: &[u8]) -> Cell<'_> {
         return Cell::Bool(value);
     }
     if looks_numeric(trimmed)
-        && let Some(value) = std::str::from_utf8(trimmed)
-            .ok()
-            .and_then(|t| t.parse::<f64>().ok())
-            .filter(|v| !v.is_nan())
+        && let Ok(value) = fast_float2::parse::<f64, _>(trimmed)
+        && !value.is_nan()
     {
         return Cell::Float(value);
     }
     Cell::Text(field)
 }
 
+/// Whether pandas reads the field as missing.
+pub fn is_missing(field: &[u8]) -> bool {
+    field.is_empty() || is_na(field)
+}
+
 fn is_na(field: &[u8]) -> bool {
-    field.len() <= 8 && NA_TOKENS.contains(&field)
+    field.len() <= 8
+        && matches!(field[0], b'#' | b'-' | b'1' | b'<' | b'N' | b'n')
+        && NA_TOKENS.contains(&field)
 }
 
 fn boolean(field: &[u8]) -> Option<bool> {
@@ -88,18 +93,26 @@ fn integer(text: &[u8]) -> Option<Cell<'_>> {
         (b'+', rest) => (false, rest),
         _ => (false, text),
     };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+    if digits.is_empty() {
         return None;
     }
     let mut value: u64 = 0;
+    let mut overflow = false;
     for &d in digits {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
         match value
             .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(d - b'0')))
+            .and_then(|v| v.checked_add(u64::from(digit)))
         {
             Some(v) => value = v,
-            None => return Some(Cell::Text(text)),
+            None => overflow = true,
         }
+    }
+    if overflow {
+        return Some(Cell::Text(text));
     }
     Some(if negative {
         match 0i64.checked_sub_unsigned(value) {

@@ -5,7 +5,7 @@
 use ahash::AHashMap;
 use serde::Serialize;
 
-use super::cell::{Cell, classify, date_month};
+use super::cell::{Cell, classify, date_month, is_missing};
 use super::sketch::{Key, Sketch};
 use crate::table::text::python_float;
 
@@ -82,12 +82,16 @@ pub struct ColumnAcc {
     numbers: Sketch,
     categories: AHashMap<Box<[u8]>, u64>,
     categories_overflowed: bool,
-    months: AHashMap<i32, u64>,
+    months: Months,
 }
 
 impl ColumnAcc {
     /// Counts one CSV field, classified as pandas would read it.
     pub fn add_field(&mut self, field: &[u8]) {
+        if self.settled() {
+            self.missing += u64::from(is_missing(field));
+            return;
+        }
         match classify(field) {
             Cell::Missing => self.missing += 1,
             Cell::Int(v) => {
@@ -142,7 +146,7 @@ impl ColumnAcc {
     /// Counts a date of a typed column.
     pub fn add_date(&mut self, year: i32, month: u32) {
         self.dates += 1;
-        *self.months.entry(month_index(year, month)).or_insert(0) += 1;
+        self.months.add(month_index(year, month), 1);
     }
 
     /// Counts a text value.
@@ -162,14 +166,21 @@ impl ColumnAcc {
         if self.non_dates == 0 {
             match date_month(text) {
                 Some((year, month)) => {
-                    *self.months.entry(month_index(year, month)).or_insert(0) += 1;
+                    self.months.add(month_index(year, month), 1);
                 }
                 None => {
                     self.non_dates += 1;
-                    self.months = AHashMap::new();
+                    self.months = Months::default();
                 }
             }
         }
+    }
+
+    /// Whether only missing values still matter: a text column that is not
+    /// dates and has too many values to count is a category of type object
+    /// whatever comes next.
+    fn settled(&self) -> bool {
+        self.categories_overflowed && self.non_dates > 0
     }
 
     fn overflow_categories(&mut self) {
@@ -202,10 +213,10 @@ impl ColumnAcc {
             }
         }
         if self.non_dates > 0 {
-            self.months = AHashMap::new();
+            self.months = Months::default();
         } else {
-            for (month, count) in other.months {
-                *self.months.entry(month).or_insert(0) += count;
+            for (month, count) in other.months.into_sorted() {
+                self.months.add(month, count);
             }
         }
     }
@@ -243,7 +254,9 @@ impl ColumnAcc {
         let dtype = dtype.unwrap_or_else(|| self.csv_dtype());
         let present = rows - self.missing;
         let exact = self.numbers.exact();
-        let binary = exact.is_some_and(|e| e.keys().all(|k| matches!(k, Key::Int(0 | 1))));
+        let binary = exact
+            .as_ref()
+            .is_some_and(|e| e.iter().all(|(k, _)| matches!(k, Key::Int(0 | 1))));
         let bools = self.bools[0] + self.bools[1];
         let numeric = dtype.is_numeric();
         let kind = if name == "patient_id" {
@@ -271,9 +284,7 @@ impl ColumnAcc {
 
         let (values, distinct) = self.value_counts(kind);
         let months = if kind == Kind::Date {
-            let mut months: Vec<(i32, u64)> = self.months.into_iter().collect();
-            months.sort_unstable();
-            months
+            self.months.into_sorted()
         } else {
             Vec::new()
         };
@@ -299,7 +310,7 @@ impl ColumnAcc {
             return true;
         }
         self.numbers.exact().is_some_and(|e| {
-            e.len() <= FEW_DISTINCT || e.keys().all(|k| k.value().abs() >= CODE_MINIMUM)
+            e.len() <= FEW_DISTINCT || e.iter().all(|(k, _)| k.value().abs() >= CODE_MINIMUM)
         })
     }
 
@@ -316,7 +327,7 @@ impl ColumnAcc {
         } else if let Some(exact) = self.numbers.exact() {
             let float = dtype.name.starts_with("float");
             for value in [0, 1] {
-                if let Some(&count) = exact.get(&Key::Int(value)) {
+                if let Some(&(_, count)) = exact.iter().find(|(k, _)| *k == Key::Int(value)) {
                     let label = if float {
                         format!("{value}.0")
                     } else {
@@ -352,8 +363,8 @@ impl ColumnAcc {
         if let Some(exact) = self.numbers.exact() {
             values.extend(
                 exact
-                    .iter()
-                    .map(|(key, &count)| (number_label(*key), count)),
+                    .into_iter()
+                    .map(|(key, count)| (number_label(key), count)),
             );
         }
         values.extend(
@@ -373,6 +384,44 @@ fn number_label(key: Key) -> String {
     match key {
         Key::Int(v) => v.to_string(),
         Key::Float(bits) => python_float(f64::from_bits(bits)),
+    }
+}
+
+/// Counts by month: an array for 1800 to 2199, a map beyond.
+#[derive(Clone, Debug, Default)]
+struct Months {
+    dense: Vec<u64>,
+    sparse: AHashMap<i32, u64>,
+}
+
+const DENSE_FROM: i32 = 1800 * 12;
+const DENSE_MONTHS: usize = 400 * 12;
+
+impl Months {
+    fn add(&mut self, month: i32, count: u64) {
+        match usize::try_from(month - DENSE_FROM) {
+            Ok(i) if i < DENSE_MONTHS => {
+                if self.dense.is_empty() {
+                    self.dense = vec![0; DENSE_MONTHS];
+                }
+                self.dense[i] += count;
+            }
+            _ => *self.sparse.entry(month).or_insert(0) += count,
+        }
+    }
+
+    /// (month index, count) in order, months with no values left out.
+    fn into_sorted(self) -> Vec<(i32, u64)> {
+        let mut months: Vec<(i32, u64)> = self
+            .dense
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(i, &c)| (DENSE_FROM + i as i32, c))
+            .chain(self.sparse)
+            .collect();
+        months.sort_unstable();
+        months
     }
 }
 

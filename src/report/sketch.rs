@@ -47,13 +47,23 @@ impl Key {
     }
 }
 
+/// Whole numbers from 0 up to this are counted in an array, not hashed:
+/// flags, ages and small codes, the bulk of a cohort file.
+const SMALL: usize = 1_024;
+
 /// A numeric column's distribution.
 #[derive(Clone, Debug, Default)]
 pub struct Sketch {
     count: u64,
     sum: f64,
     fractional: bool,
-    exact: AHashMap<Key, u64>,
+    /// Counts of 0..SMALL, allocated on first use.
+    small: Vec<u64>,
+    small_distinct: usize,
+    /// Other values by their bits as `f64` (whole numbers up to 2^53 too).
+    exact: AHashMap<u64, u64>,
+    /// Whole numbers beyond 2^53 (long codes), exactly.
+    big: AHashMap<i128, u64>,
     bins: Option<Bins>,
 }
 
@@ -101,12 +111,60 @@ impl Sketch {
         match &mut self.bins {
             Some(bins) => bins.add(value, 1),
             None => {
-                *self.exact.entry(key).or_insert(0) += 1;
-                if self.exact.len() > EXACT_LIMIT {
+                self.count_exact(key, 1);
+                if self.distinct() > EXACT_LIMIT {
                     self.switch_to_bins();
                 }
             }
         }
+    }
+
+    fn count_exact(&mut self, key: Key, count: u64) {
+        match key {
+            Key::Int(v) if (0..SMALL as i128).contains(&v) => {
+                if self.small.is_empty() {
+                    self.small = vec![0; SMALL];
+                }
+                let slot = &mut self.small[v as usize];
+                self.small_distinct += usize::from(*slot == 0);
+                *slot += count;
+            }
+            // Whole numbers a float holds exactly hash as floats (one u64).
+            Key::Int(v) if v.unsigned_abs() <= 1 << 53 => {
+                *self.exact.entry((v as f64).to_bits()).or_insert(0) += count;
+            }
+            Key::Int(v) => *self.big.entry(v).or_insert(0) += count,
+            Key::Float(bits) => *self.exact.entry(bits).or_insert(0) += count,
+        }
+    }
+
+    fn distinct(&self) -> usize {
+        self.small_distinct + self.exact.len() + self.big.len()
+    }
+
+    /// Takes every exact (value, count) out.
+    fn drain_exact(&mut self) -> Vec<(Key, u64)> {
+        let all = self.exact_counts();
+        self.small = Vec::new();
+        self.small_distinct = 0;
+        self.exact = AHashMap::new();
+        self.big = AHashMap::new();
+        all
+    }
+
+    fn exact_counts(&self) -> Vec<(Key, u64)> {
+        let small = self
+            .small
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(v, &c)| (Key::Int(v as i128), c));
+        let floats = self
+            .exact
+            .iter()
+            .map(|(&bits, &c)| (Key::of_f64(f64::from_bits(bits)), c));
+        let big = self.big.iter().map(|(&v, &c)| (Key::Int(v), c));
+        small.chain(floats).chain(big).collect()
     }
 
     /// Values counted.
@@ -126,8 +184,8 @@ impl Sketch {
     }
 
     /// Exact counts of each distinct value, when there are few enough.
-    pub fn exact(&self) -> Option<&AHashMap<Key, u64>> {
-        self.bins.is_none().then_some(&self.exact)
+    pub fn exact(&self) -> Option<Vec<(Key, u64)>> {
+        self.bins.is_none().then(|| self.exact_counts())
     }
 
     /// The width of the bins, once binned.
@@ -136,26 +194,26 @@ impl Sketch {
     }
 
     /// Adds another sketch's values.
-    pub fn merge(&mut self, other: Sketch) {
+    pub fn merge(&mut self, mut other: Sketch) {
         self.count += other.count;
         self.sum += other.sum;
         self.fractional |= other.fractional;
-        match (&mut self.bins, other.bins) {
+        match (&mut self.bins, other.bins.take()) {
             (None, None) => {
-                for (key, count) in other.exact {
-                    *self.exact.entry(key).or_insert(0) += count;
+                for (key, count) in other.drain_exact() {
+                    self.count_exact(key, count);
                 }
-                if self.exact.len() > EXACT_LIMIT {
+                if self.distinct() > EXACT_LIMIT {
                     self.switch_to_bins();
                 }
             }
             (Some(bins), None) => {
-                for (key, count) in other.exact {
+                for (key, count) in other.drain_exact() {
                     bins.add(key.value(), count);
                 }
             }
             (None, Some(mut bins)) => {
-                for (key, count) in self.exact.drain() {
+                for (key, count) in self.drain_exact() {
                     bins.add(key.value(), count);
                 }
                 self.bins = Some(bins);
@@ -165,19 +223,19 @@ impl Sketch {
     }
 
     fn switch_to_bins(&mut self) {
+        let exact = self.drain_exact();
         let finite = || {
-            self.exact
-                .keys()
-                .map(|k| k.value())
+            exact
+                .iter()
+                .map(|(k, _)| k.value())
                 .filter(|v| v.is_finite())
         };
         let low = finite().fold(f64::INFINITY, f64::min);
         let high = finite().fold(f64::NEG_INFINITY, f64::max);
         let mut bins = Bins::new(Bins::exponent_for(low, high));
-        for (key, count) in self.exact.drain() {
+        for (key, count) in exact {
             bins.add(key.value(), count);
         }
-        self.exact = AHashMap::new();
         self.bins = Some(bins);
     }
 
@@ -186,9 +244,9 @@ impl Sketch {
         match &self.bins {
             None => {
                 let mut atoms: Vec<Atom> = self
-                    .exact
-                    .iter()
-                    .map(|(key, &count)| {
+                    .exact_counts()
+                    .into_iter()
+                    .map(|(key, count)| {
                         let v = key.value();
                         Atom {
                             low: v,
@@ -408,8 +466,9 @@ mod tests {
         s.add_int(1);
         s.add_int(123_456_789_012_345_678);
         let exact = s.exact().unwrap();
-        assert_eq!(exact[&Key::Int(1)], 3);
-        assert_eq!(exact[&Key::Int(123_456_789_012_345_678)], 1);
+        assert!(exact.contains(&(Key::Int(1), 3)));
+        assert!(exact.contains(&(Key::Int(123_456_789_012_345_678), 1)));
+        assert_eq!(exact.len(), 3);
         assert!(s.fractional());
         let atoms = sketch([3.0, 1.0, 2.0, 4.0]).atoms();
         assert_eq!(quantile(&atoms, 0.5), Some(2.5));
