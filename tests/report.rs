@@ -245,6 +245,26 @@ fn current_rule_publishes_no_small_or_unrounded_count() {
 }
 
 #[test]
+fn several_files_are_reported_in_parallel() {
+    let out = tempfile::tempdir().unwrap();
+    let pattern = reference().join("output/joined/input_*.csv.gz");
+    ok(report(&["--threads", "2"], &pattern, out.path(), None));
+    let mut names: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "input_2020-03-01.html",
+            "input_2020-03-08.html",
+            "input_2020-03-15.html"
+        ]
+    );
+}
+
+#[test]
 fn midpoint6_publishes_only_zero_or_six_k_minus_three() {
     let report = json_report(&joined("input_2020-03-01"), &["--sdc", "midpoint6"]);
     let counts = counts(&report);

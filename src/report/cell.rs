@@ -54,6 +54,13 @@ pub fn classify(field: &[u8]) -> Cell<'_> {
     if is_na(field) {
         return Cell::Missing;
     }
+    // Whole numbers pandas printed as floats (`161925006.0`): common, and
+    // cheaper to read as integers.
+    if let Some(Cell::Int(v)) = trimmed.strip_suffix(b".0").and_then(integer)
+        && v.unsigned_abs() <= 1 << 53
+    {
+        return Cell::Float(v as f64);
+    }
     if let Some(value) = boolean(field) {
         return Cell::Bool(value);
     }

@@ -97,7 +97,7 @@ impl ColumnAcc {
             Cell::Int(v) => {
                 self.ints += 1;
                 self.negative |= v < 0;
-                self.numbers.add_int(i128::from(v));
+                self.numbers.add_i64(v);
             }
             Cell::UInt(v) => {
                 self.uints += 1;

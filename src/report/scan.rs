@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use super::column::{ColumnAcc, Dtype};
 use crate::table::frame::render_cell;
-use crate::table::{Format, TableError, frame, gzip};
+use crate::table::{Format, TableError, frame, gzip, gzip_members};
 
 /// Uncompressed bytes per CSV chunk.
 const CHUNK: usize = 2 << 20;
@@ -66,7 +66,12 @@ fn scan_csv(
 ) -> Result<Scan, TableError> {
     let gzip = format.is_gzip();
     let io = |e| TableError::io(path, gzip, e);
-    let mut chunks = Chunker::new(gzip::open(path, gzip).map_err(io)?);
+    let input = if gzip {
+        gzip_members::open(path, rayon::current_num_threads())
+    } else {
+        gzip::open(path, false)
+    };
+    let mut chunks = Chunker::new(input.map_err(io)?);
     let mut first = chunks
         .next_chunk()
         .map_err(io)?

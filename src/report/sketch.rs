@@ -31,7 +31,9 @@ pub enum Key {
 impl Key {
     /// The key of a float.
     pub fn of_f64(value: f64) -> Key {
-        if value.fract() == 0.0 && value.abs() < 1e38 {
+        if value.fract() == 0.0 && value.abs() < 9e18 {
+            Key::Int(i128::from(value as i64))
+        } else if value.fract() == 0.0 && value.abs() < 1e38 {
             Key::Int(value as i128)
         } else {
             Key::Float(value.to_bits())
@@ -93,9 +95,33 @@ pub struct Atom {
 impl Sketch {
     /// Counts a whole number.
     pub fn add_int(&mut self, value: i128) {
+        match i64::try_from(value) {
+            Ok(value) => self.add_i64(value),
+            Err(_) => {
+                self.count += 1;
+                self.sum += value as f64;
+                self.insert(Key::Int(value), value as f64);
+            }
+        }
+    }
+
+    /// Counts a whole number that fits an `i64` (the common case, without
+    /// 128-bit arithmetic).
+    pub fn add_i64(&mut self, value: i64) {
+        let float = value as f64;
         self.count += 1;
-        self.sum += value as f64;
-        self.insert(Key::Int(value), value as f64);
+        self.sum += float;
+        match (&mut self.bins, usize::try_from(value)) {
+            (None, Ok(small)) if small < SMALL => {
+                if self.small.is_empty() {
+                    self.small = vec![0; SMALL];
+                }
+                let slot = &mut self.small[small];
+                self.small_distinct += usize::from(*slot == 0);
+                *slot += 1;
+            }
+            _ => self.insert(Key::Int(i128::from(value)), float),
+        }
     }
 
     /// Counts a float (never NaN).
