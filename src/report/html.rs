@@ -254,6 +254,7 @@ fn share_text(share: &Share) -> String {
 
 fn distinct_text(distinct: Option<Distinct>) -> String {
     match distinct {
+        Some(Distinct::Exactly(n)) => thousands(n),
         Some(Distinct::About(n)) => format!("about {}", thousands(n)),
         Some(Distinct::MoreThan(n)) => format!("more than {}", thousands(n)),
         None => "unknown".to_string(),

@@ -104,6 +104,8 @@ pub struct Value {
 #[derive(Clone, Copy, Debug, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Distinct {
+    /// Exactly this many: every value is listed.
+    Exactly(u64),
     /// About this many (rounded).
     About(u64),
     /// More than this many (too many to count).
@@ -174,6 +176,16 @@ fn column(column: &ColumnProfile, rule: Rule) -> ColumnReport {
             Kind::Identifier | Kind::Empty => {}
         },
     }
+    // Where the missing values are a row of the table, the share shown
+    // for the column is that row's, of the same published total.
+    if let Some(first) = summary.values.first().filter(|v| v.value.is_none())
+        && matches!(summary.kind, Kind::Boolean | Kind::Category | Kind::Empty)
+    {
+        summary.missing = Share {
+            count: first.count,
+            percentage: first.percentage,
+        };
+    }
     ColumnReport {
         name: column.name.clone(),
         dtype: column.dtype.name.clone(),
@@ -220,7 +232,6 @@ fn category(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
         summary.values = table(rule, missing_row(column).into_iter());
         return;
     };
-    summary.distinct = column.distinct.map(|d| Distinct::About(rule.round(d)));
     // A value is named only when more patients than the threshold hold it,
     // whatever the rule: a rare value can identify someone.
     let shown = values
@@ -229,6 +240,13 @@ fn category(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
         .take_while(|(_, count)| *count > CURRENT_THRESHOLD && rule.publish(*count).is_some())
         .count();
     let other: u64 = values[shown..].iter().map(|(_, count)| count).sum();
+    // Every value listed: their number is no secret. Otherwise rounded, and
+    // never fewer than are listed.
+    summary.distinct = Some(if shown == values.len() {
+        Distinct::Exactly(shown as u64)
+    } else {
+        Distinct::About(rule.round(values.len() as u64).max(shown as u64 + 1))
+    });
     let rows = missing_row(column)
         .into_iter()
         .chain(
@@ -577,9 +595,20 @@ mod tests {
             assert_eq!(labels, [None, Some("common".into()), Some(OTHER.into())]);
         }
         let summary = super::column(&column, Rule::Current).summary;
+        assert!(matches!(summary.distinct, Some(Distinct::About(2))));
+        assert_eq!(summary.missing.count, summary.values[0].count);
+        assert_eq!(summary.missing.percentage, summary.values[0].percentage);
         assert_eq!(summary.values[2].count, None);
         assert_eq!(summary.values[1].count, Some(50));
         assert_eq!(summary.values[1].percentage, Some(50.0 / 70.0 * 100.0));
+    }
+
+    #[test]
+    fn a_fully_listed_category_says_how_many_values_it_has() {
+        let fields = (0..70).map(|i| ["a", "b", "c", "d", "e", "f", "g"][i % 7].to_string());
+        let summary = super::column(&column_of("c", fields), Rule::Current).summary;
+        assert_eq!(summary.values.len(), 7);
+        assert!(matches!(summary.distinct, Some(Distinct::Exactly(7))));
     }
 
     #[test]
