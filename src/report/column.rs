@@ -227,7 +227,12 @@ impl ColumnAcc {
         let others = self.bools[0] + self.bools[1] + self.texts;
         let object = Dtype::new("object", 8);
         if numbers + others == 0 {
-            return Dtype::new("float64", 8);
+            // No rows at all: pandas leaves the column as object.
+            return if self.missing == 0 {
+                object
+            } else {
+                Dtype::new("float64", 8)
+            };
         }
         if others == 0 {
             return match (self.floats, self.uints, self.missing) {
@@ -487,6 +492,7 @@ mod tests {
         assert_eq!(dtype(&["1", ""]), "float64");
         assert_eq!(dtype(&["1", "2.5"]), "float64");
         assert_eq!(dtype(&["", ""]), "float64");
+        assert_eq!(dtype(&[]), "object");
         assert_eq!(dtype(&["True", "false"]), "bool");
         assert_eq!(dtype(&["True", ""]), "object");
         assert_eq!(dtype(&["True", "1"]), "object");
