@@ -8,20 +8,21 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     /// The operating system refused a read or a write.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        source: io::Error,
+        /// What went wrong (in the message, not chained as a source, so
+        /// that `{:#}` does not print it twice).
+        error: io::Error,
     },
     /// The gzip stream could not be decompressed.
-    #[error("{}: cannot decompress ({source}): the gzip data is corrupt or truncated; re-create or re-copy the file", path.display())]
+    #[error("{}: cannot decompress ({error}): the gzip data is corrupt or truncated; re-create or re-copy the file", path.display())]
     Gzip {
         /// The file.
         path: PathBuf,
-        /// What the decompressor said.
-        source: io::Error,
+        /// What the decompressor said (in the message only).
+        error: io::Error,
     },
     /// The file has no header row.
     #[error("{}: the file is empty; a cohort file needs a header row naming its columns", path.display())]
@@ -56,16 +57,16 @@ pub enum TableError {
 impl TableError {
     /// An I/O error on `path`; for gzip files, decoding errors are reported
     /// as corrupt or truncated data.
-    pub fn io(path: impl Into<PathBuf>, gzip: bool, source: io::Error) -> TableError {
+    pub fn io(path: impl Into<PathBuf>, gzip: bool, error: io::Error) -> TableError {
         let path = path.into();
         let is_decode = matches!(
-            source.kind(),
+            error.kind(),
             io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
         );
         if gzip && is_decode {
-            TableError::Gzip { path, source }
+            TableError::Gzip { path, error }
         } else {
-            TableError::Io { path, source }
+            TableError::Io { path, error }
         }
     }
 
