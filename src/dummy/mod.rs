@@ -189,39 +189,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         None => vec![None],
     };
     let studies = studies(args)?;
-    let (dir, format, fixed_stem) = match args.output_file.as_deref().map(|f| args.at(f)) {
-        Some(file) => {
-            let format = Format::from_path(&file)
-                .context("--output-file must have a supported extension")?;
-            if studies.len() > 1 {
-                bail!(
-                    "--output-file names one file; choose one study with --study-definition or --schema"
-                );
-            }
-            let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
-            (dir, format, Some(crate::table::stem(&file, format)))
-        }
-        None => (args.at(&args.output_dir), args.output_format, None),
-    };
-    let mut jobs: Vec<(usize, Job)> = Vec::new();
-    let mut skipped = 0;
-    for (s, study) in studies.iter().enumerate() {
-        let stem = fixed_stem
-            .clone()
-            .unwrap_or_else(|| generate::output_stem(&study.name));
-        for &date in &dates {
-            let path = generate::output_path(&dir, &stem, date, format);
-            if args.skip_existing && path.exists() {
-                skipped += 1;
-                continue;
-            }
-            jobs.push((s, Job { path, format, date }));
-        }
-    }
-    if !dir.as_os_str().is_empty() {
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-    }
+    let (jobs, skipped) = jobs(args, &studies, &dates)?;
     let plans = studies
         .iter()
         .map(|s| {
@@ -259,6 +227,49 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     });
     progress.finish();
     report(args, &jobs, results, skipped, started)
+}
+
+/// The files to write, each with its study's index, and how many existing
+/// files `--skip-existing` leaves alone. Creates the output directory.
+fn jobs(
+    args: &GenerateArgs,
+    studies: &[Study],
+    dates: &[Option<Day>],
+) -> anyhow::Result<(Vec<(usize, Job)>, usize)> {
+    let (dir, format, fixed_stem) = match args.output_file.as_deref().map(|f| args.at(f)) {
+        Some(file) => {
+            let format = Format::from_path(&file)
+                .context("--output-file must have a supported extension")?;
+            if studies.len() > 1 {
+                bail!(
+                    "--output-file names one file; choose one study with --study-definition or --schema"
+                );
+            }
+            let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
+            (dir, format, Some(crate::table::stem(&file, format)))
+        }
+        None => (args.at(&args.output_dir), args.output_format, None),
+    };
+    let mut jobs: Vec<(usize, Job)> = Vec::new();
+    let mut skipped = 0;
+    for (s, study) in studies.iter().enumerate() {
+        let stem = fixed_stem
+            .clone()
+            .unwrap_or_else(|| generate::output_stem(&study.name));
+        for &date in dates {
+            let path = generate::output_path(&dir, &stem, date, format);
+            if args.skip_existing && path.exists() {
+                skipped += 1;
+                continue;
+            }
+            jobs.push((s, Job { path, format, date }));
+        }
+    }
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    }
+    Ok((jobs, skipped))
 }
 
 /// Prints what was done and turns failures into one error.
