@@ -384,9 +384,10 @@ fn study_definitions_are_found_in_the_project() {
     let dummy = dir.path().join("mine.csv");
     std::fs::write(&dummy, "patient_id\n1\n").unwrap();
     let copy_dir = dir.path().join("copied");
+    // -C runs as if started in the project.
     let output = common::cohortkit()
-        .current_dir(flucats())
-        .args(["generate", "--study-definition", "study_definition_end"])
+        .args(["generate", "-C", path(&flucats())])
+        .args(["--study-definition", "study_definition_end"])
         .args([
             "--dummy-data-file",
             path(&dummy),

@@ -95,6 +95,20 @@ pub struct GenerateArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run as if started in DIR: `analysis/` and relative paths are found
+    /// there (for running several projects' actions in one process).
+    #[arg(long, short = 'C', value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+}
+
+impl GenerateArgs {
+    /// `path` as seen from `--directory`.
+    fn at(&self, path: &Path) -> PathBuf {
+        match &self.directory {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_path_buf(),
+        }
+    }
 }
 
 fn parse_format(text: &str) -> Result<Format, String> {
@@ -175,39 +189,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         None => vec![None],
     };
     let studies = studies(args)?;
-    let (dir, format, fixed_stem) = match &args.output_file {
-        Some(file) => {
-            let format =
-                Format::from_path(file).context("--output-file must have a supported extension")?;
-            if studies.len() > 1 {
-                bail!(
-                    "--output-file names one file; choose one study with --study-definition or --schema"
-                );
-            }
-            let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
-            (dir, format, Some(crate::table::stem(file, format)))
-        }
-        None => (args.output_dir.clone(), args.output_format, None),
-    };
-    let mut jobs: Vec<(usize, Job)> = Vec::new();
-    let mut skipped = 0;
-    for (s, study) in studies.iter().enumerate() {
-        let stem = fixed_stem
-            .clone()
-            .unwrap_or_else(|| generate::output_stem(&study.name));
-        for &date in &dates {
-            let path = generate::output_path(&dir, &stem, date, format);
-            if args.skip_existing && path.exists() {
-                skipped += 1;
-                continue;
-            }
-            jobs.push((s, Job { path, format, date }));
-        }
-    }
-    if !dir.as_os_str().is_empty() {
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-    }
+    let (jobs, skipped) = jobs(args, &studies, &dates)?;
     let plans = studies
         .iter()
         .map(|s| {
@@ -233,7 +215,9 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     let results: Vec<anyhow::Result<Vec<String>>> = pool.install(|| {
         jobs.par_iter()
             .map(|(s, job)| match (&args.dummy_data_file, &plans[*s]) {
-                (Some(source), _) => generate::copy_dummy(source, job).map(|()| Vec::new()),
+                (Some(source), _) => {
+                    generate::copy_dummy(&args.at(source), job).map(|()| Vec::new())
+                }
                 (None, Some(plan)) => {
                     generate::write(plan, &studies[*s].name, job, settings, &progress)
                 }
@@ -243,6 +227,49 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     });
     progress.finish();
     report(args, &jobs, results, skipped, started)
+}
+
+/// The files to write, each with its study's index, and how many existing
+/// files `--skip-existing` leaves alone. Creates the output directory.
+fn jobs(
+    args: &GenerateArgs,
+    studies: &[Study],
+    dates: &[Option<Day>],
+) -> anyhow::Result<(Vec<(usize, Job)>, usize)> {
+    let (dir, format, fixed_stem) = match args.output_file.as_deref().map(|f| args.at(f)) {
+        Some(file) => {
+            let format = Format::from_path(&file)
+                .context("--output-file must have a supported extension")?;
+            if studies.len() > 1 {
+                bail!(
+                    "--output-file names one file; choose one study with --study-definition or --schema"
+                );
+            }
+            let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
+            (dir, format, Some(crate::table::stem(&file, format)))
+        }
+        None => (args.at(&args.output_dir), args.output_format, None),
+    };
+    let mut jobs: Vec<(usize, Job)> = Vec::new();
+    let mut skipped = 0;
+    for (s, study) in studies.iter().enumerate() {
+        let stem = fixed_stem
+            .clone()
+            .unwrap_or_else(|| generate::output_stem(&study.name));
+        for &date in dates {
+            let path = generate::output_path(&dir, &stem, date, format);
+            if args.skip_existing && path.exists() {
+                skipped += 1;
+                continue;
+            }
+            jobs.push((s, Job { path, format, date }));
+        }
+    }
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    }
+    Ok((jobs, skipped))
 }
 
 /// Prints what was done and turns failures into one error.
@@ -298,7 +325,7 @@ fn report(
 fn studies(args: &GenerateArgs) -> anyhow::Result<Vec<Study>> {
     let copying = args.dummy_data_file.is_some();
     if let Some(path) = &args.schema {
-        let schema = Schema::load(path)?;
+        let schema = Schema::load(&args.at(path))?;
         return Ok(vec![Study {
             name: schema.study_definition.clone(),
             schema: Some(schema),
@@ -306,7 +333,7 @@ fn studies(args: &GenerateArgs) -> anyhow::Result<Vec<Study>> {
     }
     let names = match args.study_definition.as_deref() {
         Some(name) if name != "all" => vec![name.to_string()],
-        _ => all_study_names(Path::new("analysis"))?,
+        _ => all_study_names(&args.at(Path::new("analysis")))?,
     };
     names
         .into_iter()
@@ -314,7 +341,7 @@ fn studies(args: &GenerateArgs) -> anyhow::Result<Vec<Study>> {
             let schema = if copying {
                 None
             } else {
-                let path = Path::new("analysis").join(format!("{name}.schema.yaml"));
+                let path = args.at(&Path::new("analysis").join(format!("{name}.schema.yaml")));
                 Some(Schema::load(&path)?)
             };
             Ok(Study { name, schema })

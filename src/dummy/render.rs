@@ -44,6 +44,10 @@ pub fn csv(plan: &Plan, chunk: &Chunk, out: &mut Vec<u8>) {
             match cells {
                 Cells::Ints(v) => out.extend_from_slice(ints.format(v[row]).as_bytes()),
                 Cells::Flags(v) => out.push(if v[row] { b'1' } else { b'0' }),
+                // Half the floats are missing: 0.0, no need for ryu.
+                Cells::Floats(v) if v[row] == 0.0 && v[row].is_sign_positive() => {
+                    out.extend_from_slice(b"0.0")
+                }
                 Cells::Floats(v) => write_python_float(out, v[row]),
                 Cells::Dates(v) => {
                     if v[row] != NO_DATE {
