@@ -538,4 +538,20 @@ mod tests {
         let output = read(&gz, true).unwrap();
         assert_eq!(integers(output.column(0)), integers(input.column(0)));
     }
+
+    #[test]
+    fn characteristics_are_skipped() {
+        let input = batch(vec![("x", Arc::new(Int32Array::from(vec![7, 8])))]);
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write_file(dir.path(), &input);
+        let bytes = std::fs::read(&path).unwrap();
+        let at = memchr::memmem::find(&bytes, b"<characteristics>").unwrap() + 17;
+        let mut ch = b"<ch>".to_vec();
+        ch.extend_from_slice(&5u32.to_le_bytes());
+        ch.extend_from_slice(b"notes</ch>");
+        let with = [&bytes[..at], &ch, &ch, &bytes[at..]].concat();
+        std::fs::write(&path, with).unwrap();
+        let output = read(&path, false).unwrap();
+        assert_eq!(integers(output.column(0)), integers(input.column(0)));
+    }
 }

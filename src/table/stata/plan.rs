@@ -206,7 +206,7 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
             let (low, high) = Numeric::Long.range().expect("an integer type");
             if let Some(row) = days.first_outside(low.into(), high.into()) {
                 return Err(format!(
-                    "row {} holds a date beyond what Stata's %td dates hold",
+                    "holds a date in row {} beyond the range of Stata's %td dates",
                     row + 1
                 ));
             }
@@ -264,8 +264,8 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
 
 fn out_of_range(row: usize, value: f64) -> String {
     format!(
-        "row {} holds {value}, beyond the largest number Stata holds (±8.988e307, no infinities); \
-         write .parquet or .feather to keep it",
+        "holds {value} in row {}, beyond the largest number Stata holds (±8.988e307, no \
+         infinities); write .parquet or .feather to keep it",
         row + 1
     )
 }
@@ -317,7 +317,7 @@ fn text(texts: Texts) -> Result<Plan, String> {
     });
     if let Some(row) = nul {
         return Err(format!(
-            "row {} holds a NUL character, which Stata text cannot hold",
+            "holds a NUL character in row {}, which Stata text cannot hold",
             row + 1
         ));
     }
