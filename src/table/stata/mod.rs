@@ -2,8 +2,8 @@
 //! order, plain or gzip), format 118 written (little-endian), as
 //! `pandas.read_stata` and Stata 14 and later read it.
 //!
-//! [`read`] gives one record batch with Stata's types mapped to Arrow's and
-//! missing values as nulls; [`write`] picks for each Arrow column the Stata
+//! [`read()`] gives one record batch with Stata's types mapped to Arrow's and
+//! missing values as nulls; [`write()`] picks for each Arrow column the Stata
 //! type that holds every value unchanged, and renames columns Stata would
 //! not accept exactly as pandas `to_stata` does ([`names`]).
 
@@ -14,6 +14,7 @@ pub mod names;
 mod plan;
 mod read;
 mod types;
+mod values;
 mod write;
 
 pub use read::read;
@@ -381,6 +382,13 @@ mod tests {
             Arc::new(Float64Array::from(vec![1.0, f64::INFINITY])),
         ));
         assert!(e.contains("column \"inf\"") && e.contains("row 2"), "{e}");
+        let e = fail((
+            "f32",
+            Arc::new(Float32Array::from(vec![3e38, f32::NEG_INFINITY])),
+        ));
+        assert!(e.contains("-inf in row 2"), "{e}");
+        let e = fail(("day", Arc::new(Date32Array::from(vec![0, i32::MAX - 10]))));
+        assert!(e.contains("date in row 2"), "{e}");
         let e = fail(("nul", Arc::new(StringArray::from(vec!["a\0b"]))));
         assert!(e.contains("NUL"), "{e}");
         let e = fail((
