@@ -480,11 +480,10 @@ print("ok")
     );
 }
 
-/// Expected to pass once the Stata writer (`table::stata`) is merged: the
-/// FLUCATS weekly extract, which upstream cannot write as `.dta` at all.
+/// The FLUCATS weekly extract as `.dta`, which upstream cannot write at all:
+/// pandas reads back what we write.
 #[test]
-#[ignore = "needs the Stata writer (table::stata), being written in parallel"]
-fn dta_output_once_the_stata_writer_lands() {
+fn dta_output_is_read_back_by_pandas() {
     let Some(python) = common::pandas_python() else {
         return;
     };

@@ -348,7 +348,8 @@ fn pandas_reads_every_type_we_write_and_renames_as_pandas_does() {
 }
 
 /// Writes one frame in every format pandas writes, and the values it holds
-/// as JSON (exact: floats as the text of their float64 value, dates ISO).
+/// as JSON (exact: floats as the text of their float64 value, dates ISO; a
+/// categorical column, which pandas writes with value labels, as its codes).
 const PANDAS_WRITES: &str = r#"
 import sys, json, math
 import numpy as np, pandas as pd
@@ -363,6 +364,7 @@ df = pd.DataFrame({
     "s": ["" if i % 6 == 0 else ["a", "héllo", "North East"][i % 3] for i in range(n)],
     "dt": pd.to_datetime([None if i % 7 == 0 else f"20{i % 30 + 10}-0{i % 9 + 1}-1{i % 9}" for i in range(n)]),
     "tc": pd.to_datetime([None if i % 8 == 0 else f"2020-03-01 12:{i % 60:02}:{i % 59:02}.{i:03}" for i in range(n)]),
+    "cat": pd.Categorical([["low", "mid", "high"][i % 3] for i in range(n)]),
 })
 strl = ["" if i % 3 == 0 else "é long " * 400 + str(i) for i in range(n)]
 dates = {"dt": "td", "tc": "tc"}
@@ -389,6 +391,15 @@ for version in (114, 117, 118, 119):
             frame.to_stata(f"{out}/{name}", version=version, byteorder=order,
                            write_index=False, convert_dates=dates, **extra)
             expected[name] = {c: [value(v) for v in frame[c].tolist()] for c in frame.columns}
+            # Value labels are ignored: the codes pandas stores are read.
+            expected[name]["cat"] = [int(c) for c in frame["cat"].cat.codes]
+        if version == 114:
+            # Format 115 (Stata 12) is 114's layout under another number.
+            name = f"v115{'be' if order == '>' else 'le'}.dta"
+            data = bytearray(open(f"{out}/v114{name[4:]}", "rb").read())
+            data[0] = 115
+            open(f"{out}/{name}", "wb").write(data)
+            expected[name] = expected[f"v114{name[4:]}"]
 json.dump(expected, open(f"{out}/expected.json", "w"))
 "#;
 
@@ -446,7 +457,7 @@ fn we_read_every_format_and_byte_order_pandas_writes() {
     let expected: serde_json::Map<String, Value> =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("expected.json")).unwrap())
             .unwrap();
-    assert_eq!(expected.len(), 16);
+    assert_eq!(expected.len(), 18);
     for (name, columns) in &expected {
         let path = dir.path().join(name);
         let batch = stata::read(&path, name.ends_with(".gz")).unwrap_or_else(|e| panic!("{e}"));
@@ -517,23 +528,25 @@ for ext, version in ((".dta", 114), (".dta.gz", 118)):
     rhs.to_stata(f"{out}/input_end{ext}", version=version, write_index=False)
 "#;
 
-/// Checks a joined `.dta` against pandas' own merge of the two inputs.
+/// Checks joined `.dta` files against pandas' own merge of their inputs:
+/// arguments are (lhs, rhs, joined) triples; prints rows, columns and
+/// matched rows of each.
 const CHECK_JOIN: &str = r#"
 import sys
 import numpy as np, pandas as pd
-lhs, rhs, joined = sys.argv[1:4]
-ours = pd.read_stata(joined)
-expected = pd.read_stata(lhs).merge(pd.read_stata(rhs), how="left", on="patient_id")
-assert list(ours.columns) == list(expected.columns), (list(ours.columns), list(expected.columns))
-for c in expected.columns:
-    a, b = ours[c], expected[c]
-    if pd.api.types.is_string_dtype(b):
-        same = (a.fillna("") == b.fillna("")).all()   # Stata has no missing text
-    else:
-        same = np.array_equal(a.astype(float).values, b.astype(float).values, equal_nan=True)
-    assert same, c
-matched = ours["ethnicity"].notna().sum()
-print(ours.shape[0], ours.shape[1], matched)
+args = sys.argv[1:]
+for lhs, rhs, joined in zip(args[0::3], args[1::3], args[2::3]):
+    ours = pd.read_stata(joined)
+    expected = pd.read_stata(lhs).merge(pd.read_stata(rhs), how="left", on="patient_id")
+    assert list(ours.columns) == list(expected.columns), (list(ours.columns), list(expected.columns))
+    for c in expected.columns:
+        a, b = ours[c], expected[c]
+        if pd.api.types.is_string_dtype(b):
+            same = (a.fillna("") == b.fillna("")).all()   # Stata has no missing text
+        else:
+            same = np.array_equal(a.astype(float).values, b.astype(float).values, equal_nan=True)
+        assert same, (joined, c)
+    print(ours.shape[0], ours.shape[1], ours["ethnicity"].notna().sum())
 "#;
 
 #[test]
@@ -544,13 +557,15 @@ fn join_dta_and_dta_gz_cohorts_as_pandas_merges_them() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     common::run_python(&python, PANDAS_COHORTS, &[&common::reference(), root]);
+    let mut triples = Vec::new();
     for ext in [".dta", ".dta.gz"] {
         let out = root.join(format!("joined{ext}"));
+        let rhs = root.join(format!("input_end{ext}"));
         let run = common::cohortkit()
             .args(["join", "--lhs"])
             .arg(root.join(format!("lhs/*{ext}")))
             .arg("--rhs")
-            .arg(root.join(format!("input_end{ext}")))
+            .arg(&rhs)
             .arg("--output-dir")
             .arg(&out)
             .output()
@@ -559,19 +574,13 @@ fn join_dta_and_dta_gz_cohorts_as_pandas_merges_them() {
         assert!(run.status.success(), "{stderr}");
         assert!(stderr.contains("800 matched"), "{stderr}");
         let name = format!("input_2020-03-01{ext}");
-        let checked = common::run_python(
-            &python,
-            CHECK_JOIN,
-            &[
-                &root.join("lhs").join(&name),
-                &root.join(format!("input_end{ext}")),
-                &out.join(&name),
-            ],
-        );
-        // 1,000 rows; 124 + 23 columns; 800 rows matched (ethnicity is set
-        // in every row of the end file).
-        assert_eq!(checked.trim(), "1000 147 800", "{ext}");
+        triples.extend([root.join("lhs").join(&name), rhs, out.join(&name)]);
     }
+    let args: Vec<&Path> = triples.iter().map(|p| p.as_path()).collect();
+    let checked = common::run_python(&python, CHECK_JOIN, &args);
+    // Each: 1,000 rows; 124 + 23 columns; 800 rows matched (ethnicity is set
+    // in every row of the end file).
+    assert_eq!(checked, "1000 147 800\n1000 147 800\n");
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! order, plain or gzip), format 118 written (little-endian), as
 //! `pandas.read_stata` and Stata 14 and later read it.
 //!
-//! [`read`] gives one record batch with Stata's types mapped to Arrow's and
-//! missing values as nulls; [`write`] picks for each Arrow column the Stata
+//! [`read()`] gives one record batch with Stata's types mapped to Arrow's and
+//! missing values as nulls; [`write()`] picks for each Arrow column the Stata
 //! type that holds every value unchanged, and renames columns Stata would
 //! not accept exactly as pandas `to_stata` does ([`names`]).
 
@@ -14,6 +14,7 @@ pub mod names;
 mod plan;
 mod read;
 mod types;
+mod values;
 mod write;
 
 pub use read::read;
@@ -381,6 +382,13 @@ mod tests {
             Arc::new(Float64Array::from(vec![1.0, f64::INFINITY])),
         ));
         assert!(e.contains("column \"inf\"") && e.contains("row 2"), "{e}");
+        let e = fail((
+            "f32",
+            Arc::new(Float32Array::from(vec![3e38, f32::NEG_INFINITY])),
+        ));
+        assert!(e.contains("-inf in row 2"), "{e}");
+        let e = fail(("day", Arc::new(Date32Array::from(vec![0, i32::MAX - 10]))));
+        assert!(e.contains("date in row 2"), "{e}");
         let e = fail(("nul", Arc::new(StringArray::from(vec!["a\0b"]))));
         assert!(e.contains("NUL"), "{e}");
         let e = fail((
@@ -536,6 +544,22 @@ mod tests {
         let gz = dir.path().join("t.dta.gz");
         std::fs::rename(&path, &gz).unwrap();
         let output = read(&gz, true).unwrap();
+        assert_eq!(integers(output.column(0)), integers(input.column(0)));
+    }
+
+    #[test]
+    fn characteristics_are_skipped() {
+        let input = batch(vec![("x", Arc::new(Int32Array::from(vec![7, 8])))]);
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write_file(dir.path(), &input);
+        let bytes = std::fs::read(&path).unwrap();
+        let at = memchr::memmem::find(&bytes, b"<characteristics>").unwrap() + 17;
+        let mut ch = b"<ch>".to_vec();
+        ch.extend_from_slice(&5u32.to_le_bytes());
+        ch.extend_from_slice(b"notes</ch>");
+        let with = [&bytes[..at], &ch, &ch, &bytes[at..]].concat();
+        std::fs::write(&path, with).unwrap();
+        let output = read(&path, false).unwrap();
         assert_eq!(integers(output.column(0)), integers(input.column(0)));
     }
 }

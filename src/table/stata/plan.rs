@@ -5,20 +5,20 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, LargeStringArray, StringArray, StringViewArray};
-use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_schema::{DataType, TimeUnit};
 
 use super::types::{
-    BYTE_MISSING, DAYS_1960_TO_1970, DOUBLE_MAX, DOUBLE_MISSING, FLOAT_MAX, FLOAT_MISSING,
-    INT_MISSING, LONG_MISSING, MAX_STR, MS_1960_TO_1970, Numeric, VarType,
+    BYTE_MISSING, DOUBLE_MAX, DOUBLE_MISSING, FLOAT_MAX, FLOAT_MISSING, INT_MISSING, LONG_MISSING,
+    MAX_STR, Numeric, VarType,
 };
+use super::values::{Floats, IntValues, Ints, Scale, Texts};
 
 /// The largest integer a double holds exactly, and every one below it.
 const EXACT_IN_DOUBLE: i128 = 1 << 53;
@@ -150,11 +150,7 @@ fn to_f64(v: i128) -> f64 {
 /// Decides how `array` is stored, or says why Stata cannot hold it.
 pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
     let nulls = array.logical_nulls();
-    let ints = |values: IntValues<'a>, scale: Scale| Ints {
-        values,
-        nulls: array.nulls(),
-        scale,
-    };
+    let ints = |values: IntValues<'a>, scale: Scale| Ints::new(values, array.nulls(), scale);
     let plain = |storage: Storage<'a>| Plan {
         format: default_format(&storage),
         storage,
@@ -206,7 +202,7 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
             let (low, high) = Numeric::Long.range().expect("an integer type");
             if let Some(row) = days.first_outside(low.into(), high.into()) {
                 return Err(format!(
-                    "row {} holds a date beyond what Stata's %td dates hold",
+                    "holds a date in row {} beyond the range of Stata's %td dates",
                     row + 1
                 ));
             }
@@ -235,26 +231,20 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
             }
         }
         DataType::Float32 => {
-            let floats = Floats {
-                values: array.as_primitive::<Float32Type>().values(),
-                nulls: array.nulls(),
-            };
-            if let Some(row) = floats.beyond(f64::from(FLOAT_MAX)) {
-                if floats.beyond(DOUBLE_MAX).is_some() {
-                    return Err(out_of_range(row, floats.values[row].into()));
-                }
+            let floats = Floats::of(array.as_primitive::<Float32Type>());
+            if let Some(row) = floats.beyond(DOUBLE_MAX) {
+                return Err(out_of_range(row, floats.value(row).into()));
+            }
+            if floats.beyond(f64::from(FLOAT_MAX)).is_some() {
                 plain(Storage::WideFloat(floats))
             } else {
                 plain(Storage::Float(floats))
             }
         }
         DataType::Float64 => {
-            let floats = Floats {
-                values: array.as_primitive::<Float64Type>().values(),
-                nulls: array.nulls(),
-            };
+            let floats = Floats::of(array.as_primitive::<Float64Type>());
             if let Some(row) = floats.beyond(DOUBLE_MAX) {
-                return Err(out_of_range(row, floats.values[row]));
+                return Err(out_of_range(row, floats.value(row)));
             }
             plain(Storage::Double(floats))
         }
@@ -264,8 +254,8 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
 
 fn out_of_range(row: usize, value: f64) -> String {
     format!(
-        "row {} holds {value}, beyond the largest number Stata holds (±8.988e307, no infinities); \
-         write .parquet or .feather to keep it",
+        "holds {value} in row {}, beyond the largest number Stata holds (±8.988e307, no \
+         infinities); write .parquet or .feather to keep it",
         row + 1
     )
 }
@@ -317,7 +307,7 @@ fn text(texts: Texts) -> Result<Plan, String> {
     });
     if let Some(row) = nul {
         return Err(format!(
-            "row {} holds a NUL character, which Stata text cannot hold",
+            "holds a NUL character in row {}, which Stata text cannot hold",
             row + 1
         ));
     }
@@ -342,277 +332,4 @@ fn text(texts: Texts) -> Result<Plan, String> {
         storage,
         note: None,
     })
-}
-
-/// Integer values of any Arrow integer type (and booleans as 0 and 1).
-#[derive(Clone, Copy)]
-pub enum IntValues<'a> {
-    /// A column of this many nulls (Arrow's Null type).
-    Null(usize),
-    /// Booleans.
-    Bool(&'a BooleanBuffer),
-    /// Int8.
-    I8(&'a [i8]),
-    /// Int16.
-    I16(&'a [i16]),
-    /// Int32 (and Date32).
-    I32(&'a [i32]),
-    /// Int64 (and timestamps).
-    I64(&'a [i64]),
-    /// UInt8.
-    U8(&'a [u8]),
-    /// UInt16.
-    U16(&'a [u16]),
-    /// UInt32.
-    U32(&'a [u32]),
-    /// UInt64.
-    U64(&'a [u64]),
-}
-
-/// How the stored integers come from the Arrow values: `value * mul / div
-/// + add` (the division rounding down).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Scale {
-    mul: i128,
-    div: i128,
-    add: i128,
-}
-
-impl Scale {
-    /// The values themselves.
-    const ONE: Scale = Scale {
-        mul: 1,
-        div: 1,
-        add: 0,
-    };
-
-    /// Days since 1960 from days since 1970.
-    const DAYS: Scale = Scale {
-        mul: 1,
-        div: 1,
-        add: DAYS_1960_TO_1970 as i128,
-    };
-
-    /// Milliseconds since 1960 from time since 1970 in `unit`.
-    fn millis(unit: TimeUnit) -> Scale {
-        let (mul, div) = match unit {
-            TimeUnit::Second => (1000, 1),
-            TimeUnit::Millisecond => (1, 1),
-            TimeUnit::Microsecond => (1, 1000),
-            TimeUnit::Nanosecond => (1, 1_000_000),
-        };
-        Scale {
-            mul,
-            div,
-            add: MS_1960_TO_1970 as i128,
-        }
-    }
-}
-
-/// An integer column as Stata will hold it.
-pub struct Ints<'a> {
-    values: IntValues<'a>,
-    nulls: Option<&'a NullBuffer>,
-    scale: Scale,
-}
-
-impl Ints<'_> {
-    /// Calls `f` with each row of `rows`, in order, and the value Stata
-    /// stores for it (`None` for null).
-    pub fn each(&self, rows: Range<usize>, mut f: impl FnMut(usize, Option<i128>)) {
-        match self.values {
-            IntValues::Null(_) => rows.for_each(|row| f(row, None)),
-            IntValues::Bool(b) => self.each_of(rows, |row| b.value(row).into(), f),
-            IntValues::I8(v) => self.each_of(rows, |row| v[row].into(), f),
-            IntValues::I16(v) => self.each_of(rows, |row| v[row].into(), f),
-            IntValues::I32(v) => self.each_of(rows, |row| v[row].into(), f),
-            IntValues::I64(v) => self.each_of(rows, |row| v[row].into(), f),
-            IntValues::U8(v) => self.each_of(rows, |row| v[row].into(), f),
-            IntValues::U16(v) => self.each_of(rows, |row| v[row].into(), f),
-            IntValues::U32(v) => self.each_of(rows, |row| v[row].into(), f),
-            IntValues::U64(v) => self.each_of(rows, |row| v[row].into(), f),
-        }
-    }
-
-    /// [`Ints::each`] for one kind of values, with the scale and the nulls
-    /// resolved outside the loop so that each case compiles to a tight loop.
-    #[inline(always)]
-    fn each_of(
-        &self,
-        rows: Range<usize>,
-        raw: impl Fn(usize) -> i128,
-        f: impl FnMut(usize, Option<i128>),
-    ) {
-        match self.scale {
-            Scale::ONE => self.each_value(rows, raw, f),
-            Scale { div: 1, mul, add } => self.each_value(rows, |r| raw(r) * mul + add, f),
-            Scale { div, add, .. } => self.each_value(rows, |r| raw(r).div_euclid(div) + add, f),
-        }
-    }
-
-    #[inline(always)]
-    fn each_value(
-        &self,
-        rows: Range<usize>,
-        value: impl Fn(usize) -> i128,
-        mut f: impl FnMut(usize, Option<i128>),
-    ) {
-        match self.nulls {
-            None => rows.for_each(|r| f(r, Some(value(r)))),
-            Some(nulls) => rows.for_each(|r| f(r, (!nulls.is_null(r)).then(|| value(r)))),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self.values {
-            IntValues::Null(len) => len,
-            IntValues::Bool(b) => b.len(),
-            IntValues::I8(v) => v.len(),
-            IntValues::I16(v) => v.len(),
-            IntValues::I32(v) => v.len(),
-            IntValues::I64(v) => v.len(),
-            IntValues::U8(v) => v.len(),
-            IntValues::U16(v) => v.len(),
-            IntValues::U32(v) => v.len(),
-            IntValues::U64(v) => v.len(),
-        }
-    }
-
-    /// The smallest and largest stored value (0 and 0 with no values).
-    fn range(&self) -> (i128, i128) {
-        let (mut low, mut high) = (0, 0);
-        self.each(0..self.len(), |_, v| {
-            if let Some(v) = v {
-                (low, high) = (low.min(v), high.max(v));
-            }
-        });
-        (low, high)
-    }
-
-    /// The first row whose stored value is outside `low..=high`.
-    fn first_outside(&self, low: i128, high: i128) -> Option<usize> {
-        let mut first = None;
-        self.each(0..self.len(), |row, v| {
-            if first.is_none() && v.is_some_and(|v| v < low || v > high) {
-                first = Some(row);
-            }
-        });
-        first
-    }
-
-    /// Whether a value has a part that dividing by the scale drops (times
-    /// finer than a millisecond).
-    fn finer_than_stored(&self) -> bool {
-        let div = self.scale.div;
-        let mut finer = false;
-        if div > 1 {
-            let unscaled = Ints {
-                scale: Scale::ONE,
-                ..*self
-            };
-            unscaled.each(0..self.len(), |_, v| {
-                finer |= v.is_some_and(|v| v % div != 0)
-            });
-        }
-        finer
-    }
-}
-
-/// A float column; NaN is written as missing, as null is.
-pub struct Floats<'a, T> {
-    values: &'a [T],
-    nulls: Option<&'a NullBuffer>,
-}
-
-impl<T: Copy + Into<f64>> Floats<'_, T> {
-    /// The value of `row`; `None` for null and NaN.
-    pub fn get(&self, row: usize) -> Option<T> {
-        let v = self.values[row];
-        let missing = self.nulls.is_some_and(|n| n.is_null(row)) || v.into().is_nan();
-        (!missing).then_some(v)
-    }
-
-    /// The first row whose value is larger in size than `max` (or infinite).
-    fn beyond(&self, max: f64) -> Option<usize> {
-        (0..self.values.len()).find(|&row| self.get(row).is_some_and(|v| v.into().abs() > max))
-    }
-}
-
-/// Text values of any Arrow string type, nulls as "".
-pub enum Texts<'a> {
-    /// Utf8.
-    Utf8(&'a StringArray),
-    /// LargeUtf8.
-    Large(&'a LargeStringArray),
-    /// Utf8View.
-    View(&'a StringViewArray),
-    /// A dictionary of text: each row's value index, the rows that are
-    /// null, and the values.
-    Dict(Vec<usize>, Option<NullBuffer>, Box<Texts<'a>>),
-}
-
-impl<'a> Texts<'a> {
-    /// The text values of `array`, or why it is not text Stata can hold.
-    fn of(array: &'a dyn Array, nulls: Option<NullBuffer>) -> Result<Texts<'a>, String> {
-        Ok(match array.data_type() {
-            DataType::Utf8 => Texts::Utf8(array.as_string()),
-            DataType::LargeUtf8 => Texts::Large(array.as_string()),
-            DataType::Utf8View => Texts::View(array.as_string_view()),
-            DataType::Dictionary(_, values)
-                if matches!(
-                    **values,
-                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                ) =>
-            {
-                let dict = array.as_any_dictionary();
-                let keys = if dict.values().is_empty() {
-                    vec![0; array.len()]
-                } else {
-                    dict.normalized_keys()
-                };
-                Texts::Dict(
-                    keys,
-                    nulls,
-                    Box::new(Texts::of(dict.values().as_ref(), None)?),
-                )
-            }
-            other => {
-                return Err(format!(
-                    "has type {other}, which Stata cannot hold; write .parquet or .feather instead"
-                ));
-            }
-        })
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Texts::Utf8(a) => a.len(),
-            Texts::Large(a) => a.len(),
-            Texts::View(a) => a.len(),
-            Texts::Dict(keys, ..) => keys.len(),
-        }
-    }
-
-    /// Calls `f` with each row of `rows`, in order, and its text.
-    pub fn each<'t>(&'t self, rows: Range<usize>, mut f: impl FnMut(usize, &'t str)) {
-        match self {
-            Texts::Utf8(a) => rows.for_each(|r| f(r, if a.is_valid(r) { a.value(r) } else { "" })),
-            Texts::Large(a) => rows.for_each(|r| f(r, if a.is_valid(r) { a.value(r) } else { "" })),
-            Texts::View(a) => rows.for_each(|r| f(r, if a.is_valid(r) { a.value(r) } else { "" })),
-            Texts::Dict(..) => rows.for_each(|r| f(r, self.get(r))),
-        }
-    }
-
-    /// The text of `row`; "" for null.
-    pub fn get(&self, row: usize) -> &str {
-        match self {
-            Texts::Utf8(a) if a.is_valid(row) => a.value(row),
-            Texts::Large(a) if a.is_valid(row) => a.value(row),
-            Texts::View(a) if a.is_valid(row) => a.value(row),
-            Texts::Dict(keys, nulls, values) if !nulls.as_ref().is_some_and(|n| n.is_null(row)) => {
-                values.get(keys[row])
-            }
-            _ => "",
-        }
-    }
 }
