@@ -56,7 +56,7 @@ fn whole_file(c: &mut Criterion) {
         independent_ids: false,
         level: 6,
     };
-    let progress = cohortkit::progress::Rows::new(indicatif::ProgressBar::hidden());
+    let progress = cohortkit::progress::Rows::hidden();
     let mut group = c.benchmark_group("weekly_file_100k");
     group.sample_size(10);
     for format in [Format::CsvGz, Format::Csv, Format::Feather] {

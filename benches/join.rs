@@ -54,7 +54,7 @@ fn benches(c: &mut Criterion) {
     let index = TextIndex::build(&rhs_path, Format::Csv).unwrap();
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
-    let progress = cohortkit::join::Progress::hidden();
+    let progress = cohortkit::progress::Rows::hidden();
     group.throughput(Throughput::Bytes(lhs_text.len() as u64));
     group.bench_function("record join, csv (20k rows, 124 columns)", |b| {
         b.iter(|| {

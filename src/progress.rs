@@ -1,7 +1,8 @@
 //! Progress bars on a terminal, silence elsewhere.
 
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -20,11 +21,12 @@ pub fn bar(total: u64, what: &str, quiet: bool) -> ProgressBar {
 }
 
 /// A bar counting finished files, its message the rows written so far and
-/// their rate. Safe to share between threads.
+/// their rate (in MB/s where bytes are counted). Safe to share between threads.
 pub struct Rows {
     bar: ProgressBar,
-    rows: std::sync::atomic::AtomicU64,
-    started: std::time::Instant,
+    rows: AtomicU64,
+    bytes: AtomicU64,
+    started: Instant,
 }
 
 impl Rows {
@@ -32,20 +34,33 @@ impl Rows {
     pub fn new(bar: ProgressBar) -> Rows {
         Rows {
             bar,
-            rows: std::sync::atomic::AtomicU64::new(0),
-            started: std::time::Instant::now(),
+            rows: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            started: Instant::now(),
         }
+    }
+
+    /// Counts that show nothing (library use, benchmarks).
+    pub fn hidden() -> Rows {
+        Rows::new(ProgressBar::hidden())
     }
 
     /// Adds `rows` written and refreshes the message.
     pub fn rows(&self, rows: u64) {
-        use std::sync::atomic::Ordering;
+        self.advance(rows, 0);
+    }
+
+    /// Adds `rows` and `bytes` (uncompressed) written and refreshes the message.
+    pub fn advance(&self, rows: u64, bytes: u64) {
         let total = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
+        let written = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
-        self.bar.set_message(format!(
-            "{total} rows, {:.0} rows/s",
-            total as f64 / seconds
-        ));
+        let rate = if written > 0 {
+            format!("{:.0} MB/s", written as f64 / 1e6 / seconds)
+        } else {
+            format!("{:.0} rows/s", total as f64 / seconds)
+        };
+        self.bar.set_message(format!("{total} rows, {rate}"));
     }
 
     /// Counts one more file done.

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::{Field, Schema, SchemaRef};
 
-use super::Progress;
 use super::index::{BatchIndex, key_position};
 use super::names::joined_names;
 use super::stats::FileStats;
+use crate::progress::Rows;
 use crate::table::frame::{self, FrameWriter, render_cell};
 use crate::table::{Format, TableError};
 
@@ -22,7 +22,7 @@ pub fn join_frame(
     index: &BatchIndex,
     dest: &Path,
     level: u32,
-    progress: &Progress,
+    progress: &Rows,
 ) -> Result<(FileStats, Vec<String>), TableError> {
     let source = frame::read(lhs, format)?;
     let lhs_names: Vec<String> = source

@@ -15,53 +15,14 @@ pub mod names;
 pub mod stats;
 pub mod stream;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
-
 use anyhow::{Context, bail};
-use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::cli::JoinArgs;
+use crate::progress::Rows;
 use index::{BatchIndex, TextIndex};
 use inputs::Input;
 use stats::FileStats;
-
-/// Shared progress across the files being joined.
-pub struct Progress {
-    bar: ProgressBar,
-    rows: AtomicU64,
-    bytes: AtomicU64,
-    started: Instant,
-}
-
-impl Progress {
-    /// Progress that shows nothing (for library use and benchmarks).
-    pub fn hidden() -> Progress {
-        Progress::new(ProgressBar::hidden())
-    }
-
-    fn new(bar: ProgressBar) -> Progress {
-        Progress {
-            bar,
-            rows: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            started: Instant::now(),
-        }
-    }
-
-    /// Counts rows joined and uncompressed bytes written, and refreshes the
-    /// bar's message (rows so far and MB/s).
-    pub fn advance(&self, rows: u64, bytes: u64) {
-        let total = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
-        let written = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
-        self.bar.set_message(format!(
-            "{total} rows, {:.0} MB/s",
-            written as f64 / 1e6 / seconds
-        ));
-    }
-}
 
 /// Runs the join described by the command line.
 pub fn run(args: &JoinArgs) -> anyhow::Result<()> {
@@ -128,7 +89,7 @@ fn join_all(inputs: &inputs::Inputs, args: &JoinArgs) -> anyhow::Result<Outcome>
         )
     })?;
 
-    let progress = Progress::new(crate::progress::bar(
+    let progress = Rows::new(crate::progress::bar(
         inputs.lhs.len() as u64,
         "files",
         args.quiet,
@@ -146,11 +107,11 @@ fn join_all(inputs: &inputs::Inputs, args: &JoinArgs) -> anyhow::Result<Outcome>
                 &progress,
                 &warnings,
             );
-            progress.bar.inc(1);
+            progress.file_done();
             result
         })
         .collect();
-    progress.bar.finish_and_clear();
+    progress.finish();
     Ok((
         results,
         warnings.into_inner().expect("no panics while holding it"),
@@ -162,7 +123,7 @@ fn join_one(
     args: &JoinArgs,
     text: Option<&TextIndex>,
     batch: Option<&BatchIndex>,
-    progress: &Progress,
+    progress: &Rows,
     warnings: &std::sync::Mutex<Vec<String>>,
 ) -> anyhow::Result<FileStats> {
     let dest = args

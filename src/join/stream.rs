@@ -6,10 +6,10 @@ use std::path::Path;
 
 use csv::ByteRecord;
 
-use super::Progress;
 use super::index::{TextIndex, key_position};
 use super::names::joined_names;
 use super::stats::FileStats;
+use crate::progress::Rows;
 use crate::table::atomic::AtomicFile;
 use crate::table::csv::{CsvSource, terminator, write_field, write_record};
 use crate::table::gzip::Sink;
@@ -28,7 +28,7 @@ pub fn join_csv(
     index: &TextIndex,
     dest: &Path,
     level: u32,
-    progress: &Progress,
+    progress: &Rows,
 ) -> Result<FileStats, TableError> {
     let mut source = CsvSource::open(lhs, format)?;
     let names = source.column_names();
