@@ -19,7 +19,8 @@ pub fn bar(total: u64, what: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Rows read across files, shown with their rate as a bar's message.
+/// A bar counting finished files, its message the rows written so far and
+/// their rate. Safe to share between threads.
 pub struct Rows {
     bar: ProgressBar,
     rows: std::sync::atomic::AtomicU64,
@@ -27,7 +28,7 @@ pub struct Rows {
 }
 
 impl Rows {
-    /// Counts rows onto `bar`.
+    /// Counts on `bar` (from [`bar`]).
     pub fn new(bar: ProgressBar) -> Rows {
         Rows {
             bar,
@@ -36,12 +37,10 @@ impl Rows {
         }
     }
 
-    /// Counts `rows` more rows and refreshes the message.
-    pub fn add(&self, rows: u64) {
-        let total = self
-            .rows
-            .fetch_add(rows, std::sync::atomic::Ordering::Relaxed)
-            + rows;
+    /// Adds `rows` written and refreshes the message.
+    pub fn rows(&self, rows: u64) {
+        use std::sync::atomic::Ordering;
+        let total = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
         let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
         self.bar.set_message(format!(
             "{total} rows, {:.0} rows/s",
@@ -49,8 +48,13 @@ impl Rows {
         ));
     }
 
-    /// The bar, to advance per file and finish.
-    pub fn bar(&self) -> &ProgressBar {
-        &self.bar
+    /// Counts one more file done.
+    pub fn file_done(&self) {
+        self.bar.inc(1);
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
     }
 }

@@ -103,14 +103,14 @@ pub fn run(args: &ReportArgs, invocation: Invocation) -> anyhow::Result<()> {
                     .par_iter()
                     .map(|(input, name)| {
                         let result = report_one(input, name, args, rule, &progress);
-                        progress.bar().inc(1);
+                        progress.file_done();
                         result
                     })
                     .collect::<Vec<_>>()
             })
             .collect()
     });
-    progress.bar().finish_and_clear();
+    progress.finish();
     let mut failures = Vec::new();
     for result in results {
         match result {
@@ -163,7 +163,7 @@ fn report_one(
     progress: &crate::progress::Rows,
 ) -> anyhow::Result<String> {
     let started = Instant::now();
-    let profile = profile::profile(&input.path, input.format, &|rows| progress.add(rows))?;
+    let profile = profile::profile(&input.path, input.format, &|rows| progress.rows(rows))?;
     let generated = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let report = summary::build(&profile, rule, generated);
     let html_path = args.output_dir.join(format!("{name}.html"));
