@@ -93,13 +93,20 @@ pub fn run(args: &ReportArgs, invocation: Invocation) -> anyhow::Result<()> {
         args.quiet,
     ));
     let results: Vec<anyhow::Result<String>> = pool.install(|| {
-        inputs
-            .par_iter()
-            .zip(&names)
-            .map(|(input, name)| {
-                let result = report_one(input, name, args, rule, &progress);
-                progress.file_done();
-                result
+        // Each file is read in parallel already; a few files at a time
+        // keeps memory bounded however many files and cores there are.
+        let at_once = (rayon::current_num_threads() / 4).max(1);
+        let jobs: Vec<(&Input, &String)> = inputs.iter().zip(&names).collect();
+        jobs.chunks(at_once)
+            .flat_map(|batch| {
+                batch
+                    .par_iter()
+                    .map(|(input, name)| {
+                        let result = report_one(input, name, args, rule, &progress);
+                        progress.file_done();
+                        result
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect()
     });

@@ -128,9 +128,21 @@ impl Sketch {
     pub fn add_float(&mut self, value: f64) {
         self.count += 1;
         self.sum += value;
-        let key = Key::of_f64(value);
-        self.fractional |= matches!(key, Key::Float(_)) && value.is_finite();
-        self.insert(key, value);
+        let whole = value.fract() == 0.0;
+        self.fractional |= !whole && value.is_finite();
+        if self.bins.is_none()
+            && value.abs() <= (1u64 << 53) as f64
+            && !(whole && value >= 0.0 && value < SMALL as f64)
+        {
+            // Counted by its bits, as count_exact would, without a detour
+            // through 128-bit integers; -0.0 is 0.0.
+            *self.exact.entry((value + 0.0).to_bits()).or_insert(0) += 1;
+            if self.distinct() > EXACT_LIMIT {
+                self.switch_to_bins();
+            }
+            return;
+        }
+        self.insert(Key::of_f64(value), value);
     }
 
     fn insert(&mut self, key: Key, value: f64) {

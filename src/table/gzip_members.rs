@@ -10,14 +10,15 @@
 //! file with one large member (pandas, Python, gzip), the rest of the file
 //! is read with the streaming decoder instead: the output is the same.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::Path;
 
 use flate2::bufread::MultiGzDecoder;
 
-/// Compressed bytes read per window.
-const WINDOW: usize = 16 << 20;
+/// Compressed bytes read per window (four or five times as much text).
+const WINDOW: usize = 4 << 20;
 
 /// A member larger than this when decompressed is not trusted to be one.
 const MAX_MEMBER: usize = 256 << 20;
@@ -31,7 +32,7 @@ pub fn open(path: &Path, threads: usize) -> io::Result<Box<dyn BufRead + Send>> 
             file: Some(File::open(path)?),
             threads: threads.max(1),
             pending: Vec::new(),
-            output: Vec::new(),
+            output: VecDeque::new(),
             position: 0,
             streaming: None,
         },
@@ -43,7 +44,8 @@ struct MemberReader {
     threads: usize,
     /// Compressed bytes not yet inflated, starting at a member's start.
     pending: Vec<u8>,
-    output: Vec<u8>,
+    /// Inflated members not yet read, and how far into the first.
+    output: VecDeque<Vec<u8>>,
     position: usize,
     streaming: Option<Box<dyn Read + Send>>,
 }
@@ -51,11 +53,18 @@ struct MemberReader {
 impl Read for MemberReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            if self.position < self.output.len() {
-                let n = buf.len().min(self.output.len() - self.position);
-                buf[..n].copy_from_slice(&self.output[self.position..self.position + n]);
+            if let Some(member) = self.output.front() {
+                let n = buf.len().min(member.len() - self.position);
+                buf[..n].copy_from_slice(&member[self.position..self.position + n]);
                 self.position += n;
-                return Ok(n);
+                if self.position == member.len() {
+                    self.output.pop_front();
+                    self.position = 0;
+                }
+                if n > 0 {
+                    return Ok(n);
+                }
+                continue;
             }
             if let Some(streaming) = &mut self.streaming {
                 return streaming.read(buf);
@@ -105,7 +114,7 @@ impl MemberReader {
         match inflated {
             Some(parts) => {
                 let used = *ends.last().expect("members were found");
-                self.output = parts.concat();
+                self.output = parts.into();
                 self.position = 0;
                 self.pending.drain(..used);
                 Ok(true)
