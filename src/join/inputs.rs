@@ -51,7 +51,7 @@ pub fn resolve(lhs_pattern: &str, rhs: &str, output_dir: &Path) -> anyhow::Resul
         path: rhs_path,
     };
 
-    let lhs = expand(lhs_pattern)?;
+    let lhs = expand("--lhs", lhs_pattern)?;
     let rhs_real = canonical(&rhs.path)?;
     let mut names: HashMap<std::ffi::OsString, &Path> = HashMap::new();
     for input in &lhs {
@@ -97,21 +97,22 @@ pub fn resolve(lhs_pattern: &str, rhs: &str, output_dir: &Path) -> anyhow::Resul
     Ok(Inputs { lhs, rhs })
 }
 
-/// The files matching a glob pattern, sorted, without dot-files or directories.
-fn expand(pattern: &str) -> anyhow::Result<Vec<Input>> {
+/// The files matching a glob pattern, sorted, without dot-files or
+/// directories, each with its format. `flag` names the option in errors.
+pub fn expand(flag: &str, pattern: &str) -> anyhow::Result<Vec<Input>> {
     let options = glob::MatchOptions {
         case_sensitive: true,
         require_literal_separator: true,
         require_literal_leading_dot: true,
     };
     let mut paths: Vec<PathBuf> = glob::glob_with(pattern, options)
-        .with_context(|| format!("--lhs {pattern} is not a valid glob pattern"))?
+        .with_context(|| format!("{flag} {pattern} is not a valid glob pattern"))?
         .filter_map(Result::ok)
         .filter(|p| p.is_file())
         .collect();
     paths.sort();
     if paths.is_empty() {
-        bail!("no files match --lhs {pattern}");
+        bail!("no files match {flag} {pattern}");
     }
     paths
         .into_iter()

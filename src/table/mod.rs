@@ -9,6 +9,7 @@ pub mod csv;
 pub mod error;
 pub mod frame;
 pub mod gzip;
+pub mod gzip_members;
 pub mod stata;
 pub mod text;
 

@@ -1,0 +1,562 @@
+//! Per-column statistics gathered in one pass ([`ColumnAcc`]) and what they
+//! say once the file is read ([`ColumnProfile`]): pandas' dtype, the kind of
+//! data, value counts, the numeric distribution and dates by month.
+
+use ahash::AHashMap;
+use serde::Serialize;
+
+use super::cell::{Cell, classify, date_month, is_missing};
+use super::sketch::{Key, Sketch};
+use crate::table::text::python_float;
+
+/// Distinct values of a text column counted before giving up on it.
+pub const CATEGORY_LIMIT: usize = 2_000;
+
+/// Integer columns with at most this many distinct values are categories.
+const FEW_DISTINCT: usize = 20;
+
+/// Integer columns whose values all have at least six digits hold codes
+/// (SNOMED CT identifiers are six to eighteen digits long).
+const CODE_MINIMUM: f64 = 100_000.0;
+
+/// pandas' dtype of a column, and its shallow memory use per row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dtype {
+    /// The dtype's name as pandas prints it (`int64`, `object`, ...).
+    pub name: String,
+    /// Bytes per row that `DataFrame.memory_usage()` counts.
+    pub bytes_per_row: u64,
+}
+
+impl Dtype {
+    /// A dtype by name and width.
+    pub fn new(name: &str, bytes_per_row: u64) -> Dtype {
+        Dtype {
+            name: name.to_string(),
+            bytes_per_row,
+        }
+    }
+
+    fn is_numeric(&self) -> bool {
+        self.name.starts_with("int")
+            || self.name.starts_with("uint")
+            || self.name.starts_with("float")
+    }
+
+    fn is_datetime(&self) -> bool {
+        self.name.starts_with("datetime64")
+    }
+}
+
+/// What a column holds, which decides how the report summarises it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// `patient_id`: only its missing values are reported.
+    Identifier,
+    /// Every value is missing.
+    Empty,
+    /// Two values: 0/1 or False/True.
+    Boolean,
+    /// Dates (`YYYY-MM-DD` or `YYYY-MM` text, or a date type).
+    Date,
+    /// Codes and categories: text, or whole numbers that name things.
+    Category,
+    /// Measurements and other numbers.
+    Numeric,
+}
+
+/// Statistics of one column, gathered value by value; merge the
+/// accumulators of parts of a file with [`ColumnAcc::merge`].
+#[derive(Clone, Debug, Default)]
+pub struct ColumnAcc {
+    missing: u64,
+    ints: u64,
+    uints: u64,
+    floats: u64,
+    negative: bool,
+    bools: [u64; 2],
+    texts: u64,
+    dates: u64,
+    non_dates: u64,
+    numbers: Sketch,
+    categories: AHashMap<Box<[u8]>, u64>,
+    categories_overflowed: bool,
+    months: Months,
+}
+
+impl ColumnAcc {
+    /// Counts one CSV field, classified as pandas would read it.
+    pub fn add_field(&mut self, field: &[u8]) {
+        if self.settled() {
+            self.missing += u64::from(is_missing(field));
+            return;
+        }
+        match classify(field) {
+            Cell::Missing => self.missing += 1,
+            Cell::Int(v) => {
+                self.ints += 1;
+                self.negative |= v < 0;
+                self.numbers.add_i64(v);
+            }
+            Cell::UInt(v) => {
+                self.uints += 1;
+                self.numbers.add_int(i128::from(v));
+            }
+            Cell::Float(v) => {
+                self.floats += 1;
+                self.numbers.add_float(v);
+            }
+            Cell::Bool(v) => self.bools[usize::from(v)] += 1,
+            Cell::Text(text) => self.add_text(text),
+        }
+    }
+
+    /// Missing values so far.
+    pub fn missing(&self) -> u64 {
+        self.missing
+    }
+
+    /// Counts `n` missing values.
+    pub fn add_missing(&mut self, n: u64) {
+        self.missing += n;
+    }
+
+    /// Counts a whole number of a typed column.
+    pub fn add_int(&mut self, value: i128) {
+        self.ints += 1;
+        self.numbers.add_int(value);
+    }
+
+    /// Counts a float of a typed column (NaN is missing, as in pandas).
+    pub fn add_float(&mut self, value: f64) {
+        if value.is_nan() {
+            self.missing += 1;
+        } else {
+            self.floats += 1;
+            self.numbers.add_float(value);
+        }
+    }
+
+    /// Counts a boolean of a typed column.
+    pub fn add_bool(&mut self, value: bool) {
+        self.bools[usize::from(value)] += 1;
+    }
+
+    /// Counts a date of a typed column.
+    pub fn add_date(&mut self, year: i32, month: u32) {
+        self.dates += 1;
+        self.months.add(month_index(year, month), 1);
+    }
+
+    /// Counts a text value.
+    pub fn add_text(&mut self, text: &[u8]) {
+        self.texts += 1;
+        if !self.categories_overflowed {
+            match self.categories.get_mut(text) {
+                Some(count) => *count += 1,
+                None => {
+                    self.categories.insert(text.into(), 1);
+                    if self.categories.len() > CATEGORY_LIMIT {
+                        self.overflow_categories();
+                    }
+                }
+            }
+        }
+        if self.non_dates == 0 {
+            match date_month(text) {
+                Some((year, month)) => {
+                    self.months.add(month_index(year, month), 1);
+                }
+                None => {
+                    self.non_dates += 1;
+                    self.months = Months::default();
+                }
+            }
+        }
+    }
+
+    /// Whether only missing values still matter: a text column that is not
+    /// dates and has too many values to count is a category of type object
+    /// whatever comes next.
+    fn settled(&self) -> bool {
+        self.categories_overflowed && self.non_dates > 0
+    }
+
+    fn overflow_categories(&mut self) {
+        self.categories_overflowed = true;
+        self.categories = AHashMap::new();
+    }
+
+    /// Adds the statistics of another part of the same column.
+    pub fn merge(&mut self, other: ColumnAcc) {
+        self.missing += other.missing;
+        self.ints += other.ints;
+        self.uints += other.uints;
+        self.floats += other.floats;
+        self.negative |= other.negative;
+        self.bools[0] += other.bools[0];
+        self.bools[1] += other.bools[1];
+        self.texts += other.texts;
+        self.dates += other.dates;
+        self.non_dates += other.non_dates;
+        self.numbers.merge(other.numbers);
+        if other.categories_overflowed {
+            self.overflow_categories();
+        }
+        if !self.categories_overflowed {
+            for (text, count) in other.categories {
+                *self.categories.entry(text).or_insert(0) += count;
+            }
+            if self.categories.len() > CATEGORY_LIMIT {
+                self.overflow_categories();
+            }
+        }
+        if self.non_dates > 0 {
+            self.months = Months::default();
+        } else {
+            for (month, count) in other.months.into_sorted() {
+                self.months.add(month, count);
+            }
+        }
+    }
+
+    /// The dtype pandas `read_csv` gives a column of these values.
+    fn csv_dtype(&self) -> Dtype {
+        let numbers = self.ints + self.uints + self.floats;
+        let others = self.bools[0] + self.bools[1] + self.texts;
+        let object = Dtype::new("object", 8);
+        if numbers + others == 0 {
+            // No rows at all: pandas leaves the column as object.
+            return if self.missing == 0 {
+                object
+            } else {
+                Dtype::new("float64", 8)
+            };
+        }
+        if others == 0 {
+            return match (self.floats, self.uints, self.missing) {
+                (0, 0, 0) => Dtype::new("int64", 8),
+                (0, 0, _) => Dtype::new("float64", 8),
+                // pandas leaves an unsigned column with a missing value, or
+                // with a negative number, as text.
+                (0, _, 0) if !self.negative => Dtype::new("uint64", 8),
+                (0, _, _) => object,
+                _ => Dtype::new("float64", 8),
+            };
+        }
+        if numbers == 0 && self.texts == 0 && self.missing == 0 {
+            return Dtype::new("bool", 1);
+        }
+        object
+    }
+
+    /// What the statistics say about the column `name` of `rows` rows.
+    /// `dtype` is the column's type in a typed file; `None` for CSV, where
+    /// it is inferred as pandas does.
+    pub fn finish(self, name: &str, rows: u64, dtype: Option<Dtype>) -> ColumnProfile {
+        let from_csv = dtype.is_none();
+        let dtype = dtype.unwrap_or_else(|| self.csv_dtype());
+        let present = rows - self.missing;
+        let exact = self.numbers.exact();
+        let binary = exact
+            .as_ref()
+            .is_some_and(|e| e.iter().all(|(k, _)| matches!(k, Key::Int(0 | 1))));
+        let bools = self.bools[0] + self.bools[1];
+        let numeric = dtype.is_numeric();
+        let kind = if name == "patient_id" {
+            Kind::Identifier
+        } else if present == 0 {
+            Kind::Empty
+        } else if dtype.is_datetime()
+            || (self.texts > 0 && self.texts == present && self.non_dates == 0)
+            || (self.dates > 0 && self.dates == present)
+        {
+            Kind::Date
+        } else if dtype.name == "bool" || (numeric && binary) || bools == present {
+            Kind::Boolean
+        } else if numeric && !self.is_code(name) {
+            Kind::Numeric
+        } else {
+            Kind::Category
+        };
+
+        // v0.0.24 summarises bool columns, and numeric CSV columns of 0s and
+        // 1s (an all-missing one too); never patient_id.
+        let legacy = (name != "patient_id"
+            && (dtype.name == "bool" || (from_csv && numeric && (binary || present == 0))))
+            .then(|| self.legacy_counts(&dtype));
+
+        let (values, distinct) = self.value_counts(kind);
+        let months = if kind == Kind::Date {
+            self.months.into_sorted()
+        } else {
+            Vec::new()
+        };
+        ColumnProfile {
+            name: name.to_string(),
+            dtype,
+            rows,
+            missing: self.missing,
+            kind,
+            legacy,
+            values,
+            distinct,
+            numbers: (kind == Kind::Numeric).then_some(self.numbers),
+            months,
+        }
+    }
+
+    fn is_code(&self, name: &str) -> bool {
+        if self.numbers.fractional() {
+            return false;
+        }
+        if name.to_ascii_lowercase().ends_with("code") {
+            return true;
+        }
+        self.numbers.exact().is_some_and(|e| {
+            e.len() <= FEW_DISTINCT || e.iter().all(|(k, _)| k.value().abs() >= CODE_MINIMUM)
+        })
+    }
+
+    /// `value_counts(dropna=False).sort_index(na_position="first")` with
+    /// labels as pandas prints the index.
+    fn legacy_counts(&self, dtype: &Dtype) -> Vec<(String, u64)> {
+        let mut counts = Vec::new();
+        if self.missing > 0 {
+            counts.push(("NaN".to_string(), self.missing));
+        }
+        if dtype.name == "bool" {
+            counts.push(("False".to_string(), self.bools[0]));
+            counts.push(("True".to_string(), self.bools[1]));
+        } else if let Some(exact) = self.numbers.exact() {
+            let float = dtype.name.starts_with("float");
+            for value in [0, 1] {
+                if let Some(&(_, count)) = exact.iter().find(|(k, _)| *k == Key::Int(value)) {
+                    let label = if float {
+                        format!("{value}.0")
+                    } else {
+                        value.to_string()
+                    };
+                    counts.push((label, count));
+                }
+            }
+        }
+        counts.retain(|(_, count)| *count > 0);
+        counts
+    }
+
+    /// Counts of each distinct non-missing value, most frequent first, and
+    /// how many distinct values there are; `None` for both when there are
+    /// too many to count.
+    fn value_counts(&self, kind: Kind) -> (Option<Vec<(String, u64)>>, Option<u64>) {
+        if !matches!(kind, Kind::Boolean | Kind::Category) {
+            return (None, None);
+        }
+        if self.categories_overflowed
+            || (self.numbers.count() > 0 && self.numbers.exact().is_none())
+        {
+            return (None, None);
+        }
+        let mut values: Vec<(String, u64)> = Vec::new();
+        for (value, &count) in self.bools.iter().enumerate() {
+            if count > 0 {
+                let label = if value == 1 { "True" } else { "False" };
+                values.push((label.to_string(), count));
+            }
+        }
+        if let Some(exact) = self.numbers.exact() {
+            values.extend(
+                exact
+                    .into_iter()
+                    .map(|(key, count)| (number_label(key), count)),
+            );
+        }
+        values.extend(
+            self.categories
+                .iter()
+                .map(|(text, &count)| (String::from_utf8_lossy(text).into_owned(), count)),
+        );
+        values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let distinct = values.len() as u64;
+        (Some(values), Some(distinct))
+    }
+}
+
+/// A number as the report labels it: whole numbers without a fraction
+/// (`161925006`), others as Python prints them.
+fn number_label(key: Key) -> String {
+    match key {
+        Key::Int(v) => v.to_string(),
+        Key::Float(bits) => python_float(f64::from_bits(bits)),
+    }
+}
+
+/// Counts by month: an array for 1800 to 2199, a map beyond.
+#[derive(Clone, Debug, Default)]
+struct Months {
+    dense: Vec<u64>,
+    sparse: AHashMap<i32, u64>,
+}
+
+const DENSE_FROM: i32 = 1800 * 12;
+const DENSE_MONTHS: usize = 400 * 12;
+
+impl Months {
+    fn add(&mut self, month: i32, count: u64) {
+        match usize::try_from(month - DENSE_FROM) {
+            Ok(i) if i < DENSE_MONTHS => {
+                if self.dense.is_empty() {
+                    self.dense = vec![0; DENSE_MONTHS];
+                }
+                self.dense[i] += count;
+            }
+            _ => *self.sparse.entry(month).or_insert(0) += count,
+        }
+    }
+
+    /// (month index, count) in order, months with no values left out.
+    fn into_sorted(self) -> Vec<(i32, u64)> {
+        let mut months: Vec<(i32, u64)> = self
+            .dense
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(i, &c)| (DENSE_FROM + i as i32, c))
+            .chain(self.sparse)
+            .collect();
+        months.sort_unstable();
+        months
+    }
+}
+
+fn month_index(year: i32, month: u32) -> i32 {
+    year * 12 + month as i32 - 1
+}
+
+/// A month index back to (year, month).
+pub fn year_month(index: i32) -> (i32, u32) {
+    (index.div_euclid(12), index.rem_euclid(12) as u32 + 1)
+}
+
+/// Everything the report knows about one column (before disclosure
+/// control).
+#[derive(Clone, Debug)]
+pub struct ColumnProfile {
+    /// The column's name.
+    pub name: String,
+    /// pandas' dtype.
+    pub dtype: Dtype,
+    /// Rows in the file.
+    pub rows: u64,
+    /// Missing values.
+    pub missing: u64,
+    /// The kind of data.
+    pub kind: Kind,
+    /// dataset-report v0.0.24's value counts, for the columns it summarises.
+    pub legacy: Option<Vec<(String, u64)>>,
+    /// Counts of distinct values (booleans and categories), most frequent
+    /// first; `None` when there were too many to count.
+    pub values: Option<Vec<(String, u64)>>,
+    /// How many distinct values, where counted.
+    pub distinct: Option<u64>,
+    /// The distribution of a numeric column.
+    pub numbers: Option<Sketch>,
+    /// Counts by month (index year*12 + month-1) of a date column, in order.
+    pub months: Vec<(i32, u64)>,
+}
+
+impl ColumnProfile {
+    /// Whether every value is missing.
+    pub fn empty(&self) -> bool {
+        self.missing == self.rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(name: &str, fields: &[&str]) -> ColumnProfile {
+        let mut acc = ColumnAcc::default();
+        for field in fields {
+            acc.add_field(field.as_bytes());
+        }
+        acc.finish(name, fields.len() as u64, None)
+    }
+
+    #[test]
+    fn dtypes_follow_pandas() {
+        let dtype = |fields: &[&str]| profile("x", fields).dtype.name;
+        assert_eq!(dtype(&["1", "2"]), "int64");
+        assert_eq!(dtype(&["1", ""]), "float64");
+        assert_eq!(dtype(&["1", "2.5"]), "float64");
+        assert_eq!(dtype(&["", ""]), "float64");
+        assert_eq!(dtype(&[]), "object");
+        assert_eq!(dtype(&["True", "false"]), "bool");
+        assert_eq!(dtype(&["True", ""]), "object");
+        assert_eq!(dtype(&["True", "1"]), "object");
+        assert_eq!(dtype(&["18446744073709551615", "1"]), "uint64");
+        assert_eq!(dtype(&["18446744073709551615", "-1"]), "object");
+        assert_eq!(dtype(&["18446744073709551615", ""]), "object");
+        assert_eq!(dtype(&["2020-01-01", "x"]), "object");
+        assert_eq!(profile("x", &["True", "False"]).dtype.bytes_per_row, 1);
+    }
+
+    #[test]
+    fn kinds_follow_the_values() {
+        let kind = |name: &str, fields: &[&str]| profile(name, fields).kind;
+        assert_eq!(kind("patient_id", &["1", "2"]), Kind::Identifier);
+        assert_eq!(kind("died", &["", ""]), Kind::Empty);
+        assert_eq!(kind("flag", &["0", "1", ""]), Kind::Boolean);
+        assert_eq!(kind("flag", &["0.0", "1"]), Kind::Boolean);
+        assert_eq!(kind("d", &["2020-01-01", "", "2020-02"]), Kind::Date);
+        assert_eq!(kind("sex", &["F", "M"]), Kind::Category);
+        assert_eq!(kind("q_code", &["161925006", ""]), Kind::Category);
+        assert_eq!(kind("eth", &["1", "2", "5"]), Kind::Category);
+        assert_eq!(kind("bmi", &["27.5", "30.1"]), Kind::Numeric);
+        let ages: Vec<String> = (0..50).map(|i| i.to_string()).collect();
+        let ages: Vec<&str> = ages.iter().map(String::as_str).collect();
+        assert_eq!(kind("age", &ages), Kind::Numeric);
+    }
+
+    #[test]
+    fn legacy_counts_label_values_as_pandas_prints_them() {
+        let p = profile("v", &["1", "", "0", "1"]);
+        assert_eq!(
+            p.legacy.unwrap(),
+            [("NaN".into(), 1), ("0.0".into(), 1), ("1.0".into(), 2)]
+        );
+        let p = profile("v", &["1", "0", "1"]);
+        assert_eq!(p.legacy.unwrap(), [("0".into(), 1), ("1".into(), 2)]);
+        let p = profile("v", &["", ""]);
+        assert_eq!(p.legacy.unwrap(), [("NaN".to_string(), 2)]);
+        let p = profile("v", &["True", "True"]);
+        assert_eq!(p.legacy.unwrap(), [("True".to_string(), 2)]);
+        assert!(profile("v", &["0", "2"]).legacy.is_none());
+        assert!(profile("patient_id", &["0", "1"]).legacy.is_none());
+        assert!(profile("v", &["a", "b"]).legacy.is_none());
+    }
+
+    #[test]
+    fn parts_merge_to_the_whole() {
+        let fields: Vec<String> = (0..5_000).map(|i| format!("v{}", i % 2_500)).collect();
+        let mut whole = ColumnAcc::default();
+        let (mut a, mut b) = (ColumnAcc::default(), ColumnAcc::default());
+        for (i, f) in fields.iter().enumerate() {
+            whole.add_field(f.as_bytes());
+            let part = if i < 1_500 { &mut a } else { &mut b };
+            part.add_field(f.as_bytes());
+        }
+        a.merge(b);
+        let (whole, merged) = (whole.finish("c", 5_000, None), a.finish("c", 5_000, None));
+        assert_eq!(whole.values, None);
+        assert_eq!(merged.values, None);
+        assert_eq!(whole.kind, merged.kind);
+        let small = profile("c", &["b", "a", "b", "7"]);
+        assert_eq!(
+            small.values.unwrap(),
+            [("b".into(), 2), ("7".into(), 1), ("a".into(), 1)]
+        );
+    }
+}

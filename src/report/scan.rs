@@ -1,0 +1,551 @@
+//! Reading a file once into per-column accumulators, in bounded memory.
+//!
+//! CSV: one thread decompresses and cuts the text into chunks of whole
+//! records (quote-aware); the rayon pool parses chunks in parallel, each
+//! worker into its own accumulators, merged at the end. At most a few chunks
+//! per thread are in memory at once. Typed files (Arrow, Parquet, Stata) are
+//! read batch by batch, columns in parallel.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, ArrowPrimitiveType};
+use arrow_schema::DataType;
+use chrono::Datelike;
+use csv::ByteRecord;
+use rayon::prelude::*;
+
+use super::column::{ColumnAcc, Dtype};
+use crate::table::frame::render_cell;
+use crate::table::{Format, TableError, frame, gzip, gzip_members};
+
+/// Uncompressed bytes per CSV chunk.
+const CHUNK: usize = 2 << 20;
+
+/// What one pass over a file gathered.
+pub struct Scan {
+    /// Column names, in file order.
+    pub names: Vec<String>,
+    /// Data rows.
+    pub rows: u64,
+    /// One accumulator per column.
+    pub columns: Vec<ColumnAcc>,
+    /// The columns' pandas dtypes for typed files; `None` for CSV (inferred).
+    pub dtypes: Option<Vec<Dtype>>,
+}
+
+/// Reads `path` once. `on_rows` is told how many rows each step read.
+pub fn scan(
+    path: &Path,
+    format: Format,
+    on_rows: &(dyn Fn(u64) + Sync),
+) -> Result<Scan, TableError> {
+    if format.is_csv() {
+        scan_csv(path, format, on_rows)
+    } else {
+        scan_typed(path, format, on_rows)
+    }
+}
+
+/// A run of whole records and where it starts in the uncompressed text.
+struct Chunk {
+    offset: u64,
+    bytes: Vec<u8>,
+}
+
+fn scan_csv(
+    path: &Path,
+    format: Format,
+    on_rows: &(dyn Fn(u64) + Sync),
+) -> Result<Scan, TableError> {
+    let gzip = format.is_gzip();
+    let io = |e| TableError::io(path, gzip, e);
+    let input = if gzip {
+        gzip_members::open(path, rayon::current_num_threads())
+    } else {
+        gzip::open(path, false)
+    };
+    let mut chunks = Chunker::new(input.map_err(io)?);
+    let mut first = chunks
+        .next_chunk()
+        .map_err(io)?
+        .ok_or_else(|| TableError::NoHeader {
+            path: path.to_path_buf(),
+        })?;
+    let header_end = record_end(&first.bytes).unwrap_or(first.bytes.len());
+    let names =
+        header(&first.bytes[..header_end]).map_err(|e| TableError::invalid(path, Some(1), e))?;
+    first.bytes.drain(..header_end);
+    first.offset += header_end as u64;
+
+    let width = names.len();
+    let (sender, receiver) =
+        sync_channel::<std::io::Result<Chunk>>(rayon::current_num_threads() + 2);
+    let parts = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut next = Some(first);
+            while let Some(chunk) = next {
+                if sender.send(Ok(chunk)).is_err() {
+                    return; // the workers stopped on an error
+                }
+                next = match chunks.next_chunk() {
+                    Ok(next) => next,
+                    Err(e) => {
+                        let _ = sender.send(Err(e));
+                        None
+                    }
+                };
+            }
+        });
+        parse_chunks(receiver, width, on_rows)
+    });
+    let (rows, columns) = parts.map_err(|e| match e {
+        ChunkError::Io(e) => io(e),
+        ChunkError::Fields { offset, found } => TableError::FieldCount {
+            path: path.to_path_buf(),
+            line: line_at(path, gzip, offset).unwrap_or(0),
+            expected: width,
+            found,
+        },
+        ChunkError::Csv(message) => TableError::invalid(path, None, message),
+    })?;
+    Ok(Scan {
+        names,
+        rows,
+        columns: columns.unwrap_or_else(|| vec![ColumnAcc::default(); width]),
+        dtypes: None,
+    })
+}
+
+enum ChunkError {
+    Io(std::io::Error),
+    /// The record starting at byte `offset` of the text has `found` fields.
+    Fields {
+        offset: u64,
+        found: usize,
+    },
+    Csv(String),
+}
+
+type Part = (u64, Option<Vec<ColumnAcc>>);
+
+fn parse_chunks(
+    receiver: Receiver<std::io::Result<Chunk>>,
+    width: usize,
+    on_rows: &(dyn Fn(u64) + Sync),
+) -> Result<Part, ChunkError> {
+    receiver
+        .into_iter()
+        .par_bridge()
+        .try_fold(
+            || (0, None),
+            |(rows, columns): Part, chunk| {
+                let chunk = chunk.map_err(ChunkError::Io)?;
+                let mut columns = columns.unwrap_or_else(|| vec![ColumnAcc::default(); width]);
+                let read = parse_chunk(&chunk, &mut columns)?;
+                on_rows(read);
+                Ok((rows + read, Some(columns)))
+            },
+        )
+        .try_reduce(
+            || (0, None),
+            |(rows_a, a), (rows_b, b)| {
+                let merged = match (a, b) {
+                    (Some(mut a), Some(b)) => {
+                        a.iter_mut().zip(b).for_each(|(a, b)| a.merge(b));
+                        Some(a)
+                    }
+                    (a, b) => a.or(b),
+                };
+                Ok((rows_a + rows_b, merged))
+            },
+        )
+}
+
+fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ChunkError> {
+    if memchr::memchr(b'"', &chunk.bytes).is_none() {
+        return parse_unquoted(chunk, columns);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(chunk.bytes.as_slice());
+    let mut record = ByteRecord::new();
+    let mut rows = 0;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return Ok(rows),
+            Ok(true) => {}
+            Err(e) => return Err(ChunkError::Csv(e.to_string())),
+        }
+        if record.len() != columns.len() {
+            return Err(ChunkError::Fields {
+                offset: chunk.offset + record.position().map_or(0, |p| p.byte()),
+                found: record.len(),
+            });
+        }
+        for (column, field) in columns.iter_mut().zip(record.iter()) {
+            column.add_field(field);
+        }
+        rows += 1;
+    }
+}
+
+/// The common case, a chunk without a quote: one pass over the bytes,
+/// fields ending at commas and records at `\n`, `\r\n` or `\r`. Blank
+/// lines are skipped, as the csv crate and pandas skip them.
+fn parse_unquoted(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ChunkError> {
+    let bytes = chunk.bytes.as_slice();
+    let mut rows = 0;
+    let mut field = 0;
+    let mut from = 0;
+    let mut i = 0;
+    while i <= bytes.len() {
+        let byte = bytes.get(i).copied().unwrap_or(b'\n');
+        if byte == b',' {
+            if let Some(column) = columns.get_mut(field) {
+                column.add_field(&bytes[from..i]);
+            }
+            field += 1;
+            from = i + 1;
+        } else if byte == b'\n' || byte == b'\r' {
+            if field > 0 || i > from {
+                if let Some(column) = columns.get_mut(field) {
+                    column.add_field(&bytes[from..i]);
+                }
+                if field + 1 != columns.len() {
+                    let start = bytes[..from]
+                        .iter()
+                        .rposition(|&b| b == b'\n' || b == b'\r');
+                    return Err(ChunkError::Fields {
+                        offset: chunk.offset + start.map_or(0, |p| p + 1) as u64,
+                        found: field + 1,
+                    });
+                }
+                rows += 1;
+                field = 0;
+            }
+            if byte == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                i += 1;
+            }
+            from = i + 1;
+        }
+        i += 1;
+    }
+    Ok(rows)
+}
+
+/// The header's names; a UTF-8 byte-order mark is dropped, as pandas does.
+fn header(bytes: &[u8]) -> Result<Vec<String>, String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes);
+    let mut record = ByteRecord::new();
+    reader
+        .read_byte_record(&mut record)
+        .map_err(|e| e.to_string())?;
+    Ok(record
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect())
+}
+
+/// The line on which the record at byte `offset` of the uncompressed text
+/// starts: read again, only to word an error. The csv crate places a record
+/// that follows `\r\n` on that `\n`, so a line break at `offset` itself
+/// counts as before the record.
+fn line_at(path: &Path, gzip: bool, offset: u64) -> std::io::Result<u64> {
+    let mut input = gzip::open(path, gzip)?.take(offset + 1);
+    let mut buffer = vec![0; 1 << 16];
+    let mut lines = 0;
+    loop {
+        let n = input.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(lines + 1);
+        }
+        lines += memchr::memchr_iter(b'\n', &buffer[..n]).count() as u64;
+    }
+}
+
+/// Cuts a stream of CSV text into chunks that end at record boundaries.
+struct Chunker<R> {
+    input: R,
+    leftover: Vec<u8>,
+    offset: u64,
+    done: bool,
+}
+
+impl<R: Read> Chunker<R> {
+    fn new(input: R) -> Self {
+        Chunker {
+            input,
+            leftover: Vec::new(),
+            offset: 0,
+            done: false,
+        }
+    }
+
+    fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
+        let mut bytes = std::mem::take(&mut self.leftover);
+        let mut want = CHUNK;
+        loop {
+            if !self.done && bytes.len() < want {
+                let need = (want - bytes.len()) as u64;
+                let read = (&mut self.input).take(need).read_to_end(&mut bytes)?;
+                self.done = read == 0;
+            }
+            if self.done {
+                if bytes.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(self.emit(bytes)));
+            }
+            if bytes.len() >= want {
+                if let Some(end) = last_record_end(&bytes) {
+                    self.leftover = bytes.split_off(end);
+                    return Ok(Some(self.emit(bytes)));
+                }
+                // One record longer than a chunk: read more.
+                want *= 2;
+            }
+        }
+    }
+
+    fn emit(&mut self, bytes: Vec<u8>) -> Chunk {
+        let chunk = Chunk {
+            offset: self.offset,
+            bytes,
+        };
+        self.offset += chunk.bytes.len() as u64;
+        chunk
+    }
+}
+
+/// The end (after its newline) of the first record of `bytes`.
+fn record_end(bytes: &[u8]) -> Option<usize> {
+    let mut quoted = false;
+    for i in memchr::memchr2_iter(b'"', b'\n', bytes) {
+        if bytes[i] == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// The end (after its newline) of the last whole record of `bytes`, which
+/// starts at a record boundary.
+fn last_record_end(bytes: &[u8]) -> Option<usize> {
+    if memchr::memchr(b'"', bytes).is_none() {
+        return memchr::memrchr(b'\n', bytes).map(|i| i + 1);
+    }
+    let mut quoted = false;
+    let mut end = None;
+    for i in memchr::memchr2_iter(b'"', b'\n', bytes) {
+        if bytes[i] == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            end = Some(i + 1);
+        }
+    }
+    end
+}
+
+fn scan_typed(
+    path: &Path,
+    format: Format,
+    on_rows: &(dyn Fn(u64) + Sync),
+) -> Result<Scan, TableError> {
+    let source = frame::read(path, format)?;
+    let schema = source.schema.clone();
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut columns = vec![ColumnAcc::default(); names.len()];
+    let mut rows = 0;
+    for batch in source.batches {
+        let batch = batch?;
+        columns
+            .par_iter_mut()
+            .zip(batch.columns())
+            .try_for_each(|(acc, array)| feed(acc, array.as_ref()))
+            .map_err(|message| TableError::invalid(path, None, message))?;
+        rows += batch.num_rows() as u64;
+        on_rows(batch.num_rows() as u64);
+    }
+    let dtypes = schema
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(field, acc)| pandas_dtype(field.data_type(), acc.missing() > 0))
+        .collect();
+    Ok(Scan {
+        names,
+        rows,
+        columns,
+        dtypes: Some(dtypes),
+    })
+}
+
+/// The dtype pandas gives an Arrow column (`read_feather`), with its
+/// shallow bytes per row.
+fn pandas_dtype(data_type: &DataType, has_missing: bool) -> Dtype {
+    let sized = |name: &str, bytes| {
+        if has_missing {
+            Dtype::new("float64", 8)
+        } else {
+            Dtype::new(name, bytes)
+        }
+    };
+    match data_type {
+        DataType::Int8 => sized("int8", 1),
+        DataType::Int16 => sized("int16", 2),
+        DataType::Int32 => sized("int32", 4),
+        DataType::Int64 => sized("int64", 8),
+        DataType::UInt8 => sized("uint8", 1),
+        DataType::UInt16 => sized("uint16", 2),
+        DataType::UInt32 => sized("uint32", 4),
+        DataType::UInt64 => sized("uint64", 8),
+        DataType::Float16 => Dtype::new("float16", 2),
+        DataType::Float32 => Dtype::new("float32", 4),
+        DataType::Float64 => Dtype::new("float64", 8),
+        DataType::Boolean if !has_missing => Dtype::new("bool", 1),
+        DataType::Timestamp(_, None) => Dtype::new("datetime64[ns]", 8),
+        DataType::Timestamp(_, Some(tz)) => Dtype::new(&format!("datetime64[ns, {tz}]"), 8),
+        DataType::Dictionary(_, _) => Dtype::new("category", 1),
+        _ => Dtype::new("object", 8),
+    }
+}
+
+fn feed(acc: &mut ColumnAcc, array: &dyn Array) -> Result<(), String> {
+    fn ints<T: ArrowPrimitiveType>(acc: &mut ColumnAcc, array: &dyn Array)
+    where
+        T::Native: Into<i128>,
+    {
+        array.as_primitive::<T>().iter().for_each(|v| match v {
+            Some(v) => acc.add_int(v.into()),
+            None => acc.add_missing(1),
+        });
+    }
+    fn floats<T: ArrowPrimitiveType>(acc: &mut ColumnAcc, array: &dyn Array)
+    where
+        T::Native: Into<f64>,
+    {
+        array.as_primitive::<T>().iter().for_each(|v| match v {
+            Some(v) => acc.add_float(v.into()),
+            None => acc.add_missing(1),
+        });
+    }
+    match array.data_type() {
+        DataType::Int8 => ints::<Int8Type>(acc, array),
+        DataType::Int16 => ints::<Int16Type>(acc, array),
+        DataType::Int32 => ints::<Int32Type>(acc, array),
+        DataType::Int64 => ints::<Int64Type>(acc, array),
+        DataType::UInt8 => ints::<UInt8Type>(acc, array),
+        DataType::UInt16 => ints::<UInt16Type>(acc, array),
+        DataType::UInt32 => ints::<UInt32Type>(acc, array),
+        DataType::UInt64 => ints::<UInt64Type>(acc, array),
+        DataType::Float16 => array
+            .as_primitive::<Float16Type>()
+            .iter()
+            .for_each(|v| match v {
+                Some(v) => acc.add_float(v.to_f64()),
+                None => acc.add_missing(1),
+            }),
+        DataType::Float32 => floats::<Float32Type>(acc, array),
+        DataType::Float64 => floats::<Float64Type>(acc, array),
+        DataType::Boolean => array.as_boolean().iter().for_each(|v| match v {
+            Some(v) => acc.add_bool(v),
+            None => acc.add_missing(1),
+        }),
+        DataType::Date32 => array.as_primitive::<Date32Type>().iter().for_each(|v| {
+            match v.and_then(Date32Type::to_naive_date_opt) {
+                Some(date) => acc.add_date(date.year(), date.month()),
+                None => acc.add_missing(1),
+            }
+        }),
+        _ => {
+            // Text, timestamps, dictionaries: as pandas would print them.
+            let mut text = Vec::new();
+            for row in 0..array.len() {
+                if array.is_null(row) {
+                    acc.add_missing(1);
+                    continue;
+                }
+                text.clear();
+                render_cell(array, row, &mut text)?;
+                match array.data_type() {
+                    DataType::Timestamp(_, _) | DataType::Date64 => {
+                        match super::cell::date_month(&text[..text.len().min(10)]) {
+                            Some((year, month)) => acc.add_date(year, month),
+                            None => acc.add_text(&text),
+                        }
+                    }
+                    _ => acc.add_text(&text),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_end_at_record_boundaries_outside_quotes() {
+        let text = b"a,b\n1,\"x\ny\"\n2,3\n4,5";
+        assert_eq!(record_end(text), Some(4));
+        assert_eq!(last_record_end(&text[4..]), Some(12));
+        assert_eq!(last_record_end(b"1,\"open\n"), None);
+        let mut chunker = Chunker::new(&text[..]);
+        let chunk = chunker.next_chunk().unwrap().unwrap();
+        assert_eq!(chunk.bytes, text);
+        assert!(chunker.next_chunk().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_csv_file_is_read_whole_whatever_its_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        let mut text = String::from("\u{feff}id,v,\"na,me\"\n");
+        for i in 0..200_000 {
+            text.push_str(&format!("{i},{},\"q\"\"{}\n\"\n", i % 2, i % 3));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let scan = scan(&path, Format::Csv, &|_| {}).unwrap();
+        assert_eq!(scan.names, ["id", "v", "na,me"]);
+        assert_eq!(scan.rows, 200_000);
+        let profile = scan.columns[1].clone().finish("v", scan.rows, None);
+        assert_eq!(
+            profile.legacy.unwrap(),
+            [("0".into(), 100_000), ("1".into(), 100_000)]
+        );
+        let names = scan.columns[2].clone().finish("n", scan.rows, None);
+        assert_eq!(names.distinct, Some(3));
+    }
+
+    #[test]
+    fn a_short_row_is_reported_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        let mut text = String::from("a,b\r\n");
+        for i in 0..300_000 {
+            text.push_str(&format!("{i},\"x\r\ny\"\r\n"));
+        }
+        text.push_str("7\r\n");
+        std::fs::write(&path, &text).unwrap();
+        let error = scan(&path, Format::Csv, &|_| {}).err().unwrap().to_string();
+        assert!(
+            error.contains("line 600002: expected 2 fields (as in the header), found 1"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,631 @@
+//! What a report publishes: every figure of a [`FileProfile`] after
+//! disclosure control. The HTML and the JSON are both renderings of this.
+
+use serde::Serialize;
+
+use super::column::{ColumnProfile, Kind, year_month};
+use super::disclosure::{
+    CURRENT_THRESHOLD, MIN_FOR_STATISTICS, RANGE_TAIL, Rule, merge_until_publishable, publish_table,
+};
+use super::profile::FileProfile;
+use super::sketch::{Atom, quantile};
+
+/// Most values listed for a category before the rest become "Other values".
+const TOP_VALUES: usize = 20;
+
+/// Bins aimed at in a numeric histogram (before merging).
+const HISTOGRAM_BINS: f64 = 20.0;
+
+/// The most periods (months, years, ...) on a time line before merging.
+const MAX_PERIODS: i32 = 48;
+
+/// A whole report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// The input file as matched.
+    pub file: String,
+    /// The disclosure-control rule applied.
+    pub sdc: Rule,
+    /// The file's size on disk in bytes.
+    pub bytes_on_disk: u64,
+    /// Rows, as published (`None` when redacted).
+    pub rows: Option<u64>,
+    /// When the report was made (RFC 3339).
+    pub generated: String,
+    /// The tool and its version.
+    pub tool: String,
+    /// Every column, in file order.
+    pub columns: Vec<ColumnReport>,
+}
+
+/// One column's published figures.
+#[derive(Debug, Serialize)]
+pub struct ColumnReport {
+    /// The column's name.
+    pub name: String,
+    /// pandas' dtype (`int64`, `float64`, `object`, `bool`, ...).
+    pub dtype: String,
+    /// pandas' shallow memory use in MB: under `--sdc legacy` only, as it
+    /// gives the exact row count away.
+    pub size_mb: Option<f64>,
+    /// Whether every value is missing.
+    pub empty: bool,
+    /// The summary for the column's kind.
+    pub summary: Summary,
+}
+
+/// A column's summary.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// The kind of data, which decides the rest.
+    pub kind: Kind,
+    /// Whether this is dataset-report v0.0.24's table for the column
+    /// (`--sdc legacy`, bool-like columns).
+    pub legacy: bool,
+    /// Missing values, as a share of all rows.
+    pub missing: Share,
+    /// The distribution: values (booleans, categories; missing first, with
+    /// a null value), bins (numbers) or periods (dates).
+    pub values: Vec<Value>,
+    /// Distinct values (categories), rounded; `None` when there are more
+    /// than can be counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distinct: Option<Distinct>,
+    /// Mean and quartiles (numbers, where enough patients stand behind them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<Statistics>,
+    /// First and last month (dates), leaving out the few earliest and
+    /// latest values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<(String, String)>,
+}
+
+/// A count and its percentage.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Share {
+    /// The published count; `None` when redacted.
+    pub count: Option<u64>,
+    /// Its percentage; `None` when redacted.
+    pub percentage: Option<f64>,
+}
+
+/// One row of a distribution.
+#[derive(Clone, Debug, Serialize)]
+pub struct Value {
+    /// The value, bin or period; `None` for missing values.
+    pub value: Option<String>,
+    /// The published count; `None` when redacted.
+    pub count: Option<u64>,
+    /// The percentage of the published counts; `None` when redacted.
+    pub percentage: Option<f64>,
+}
+
+/// How many distinct values a category has.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Distinct {
+    /// Exactly this many: every value is listed.
+    Exactly(u64),
+    /// About this many (rounded).
+    About(u64),
+    /// More than this many (too many to count).
+    MoreThan(u64),
+}
+
+/// Summary statistics of a numeric column.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Statistics {
+    /// The mean.
+    pub mean: f64,
+    /// The 25th percentile.
+    pub q1: f64,
+    /// The median.
+    pub median: f64,
+    /// The 75th percentile.
+    pub q3: f64,
+}
+
+/// Builds the publishable report of a profile.
+pub fn build(profile: &FileProfile, rule: Rule, generated: String) -> Report {
+    Report {
+        file: profile.path.display().to_string(),
+        sdc: rule,
+        bytes_on_disk: profile.bytes,
+        rows: rule.publish(profile.rows),
+        generated,
+        tool: format!("cohortkit {}", env!("CARGO_PKG_VERSION")),
+        columns: profile.columns.iter().map(|c| column(c, rule)).collect(),
+    }
+}
+
+fn column(column: &ColumnProfile, rule: Rule) -> ColumnReport {
+    let size_mb = (rule == Rule::Legacy)
+        .then(|| (column.dtype.bytes_per_row * column.rows) as f64 / 1_000_000.0);
+    let present = column.rows - column.missing;
+    let missing = {
+        let cells = publish_table(rule, &[column.missing, present]);
+        Share {
+            count: cells[0].count,
+            percentage: cells[0].percentage,
+        }
+    };
+    let mut summary = Summary {
+        kind: column.kind,
+        legacy: false,
+        missing,
+        values: Vec::new(),
+        distinct: None,
+        statistics: None,
+        range: None,
+    };
+    match (&column.legacy, rule) {
+        (Some(counts), Rule::Legacy) => {
+            summary.legacy = true;
+            summary.values = table(
+                rule,
+                counts
+                    .iter()
+                    .map(|(label, count)| ((label != "NaN").then(|| label.clone()), *count)),
+            );
+        }
+        _ => match column.kind {
+            Kind::Boolean => summary.values = boolean(column, rule),
+            Kind::Category => category(column, rule, &mut summary),
+            Kind::Numeric => numeric(column, rule, &mut summary),
+            Kind::Date => date(column, rule, &mut summary),
+            Kind::Identifier | Kind::Empty => {}
+        },
+    }
+    // Where the missing values are a row of the table, the share shown
+    // for the column is that row's, of the same published total.
+    if let Some(first) = summary.values.first().filter(|v| v.value.is_none())
+        && matches!(summary.kind, Kind::Boolean | Kind::Category | Kind::Empty)
+    {
+        summary.missing = Share {
+            count: first.count,
+            percentage: first.percentage,
+        };
+    }
+    ColumnReport {
+        name: column.name.clone(),
+        dtype: column.dtype.name.clone(),
+        size_mb,
+        empty: column.empty(),
+        summary,
+    }
+}
+
+/// Rows of (value, true count) published together.
+fn table(rule: Rule, rows: impl Iterator<Item = (Option<String>, u64)>) -> Vec<Value> {
+    let (labels, counts): (Vec<_>, Vec<_>) = rows.unzip();
+    labels
+        .into_iter()
+        .zip(publish_table(rule, &counts))
+        .map(|(value, cell)| Value {
+            value,
+            count: cell.count,
+            percentage: cell.percentage,
+        })
+        .collect()
+}
+
+fn missing_row(column: &ColumnProfile) -> Option<(Option<String>, u64)> {
+    (column.missing > 0).then_some((None, column.missing))
+}
+
+fn boolean(column: &ColumnProfile, rule: Rule) -> Vec<Value> {
+    let mut values = column.values.clone().unwrap_or_default();
+    values.sort_by(|a, b| a.0.cmp(&b.0));
+    table(
+        rule,
+        missing_row(column).into_iter().chain(
+            values
+                .into_iter()
+                .map(|(label, count)| (Some(label), count)),
+        ),
+    )
+}
+
+fn category(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
+    let Some(values) = &column.values else {
+        summary.distinct = Some(Distinct::MoreThan(super::column::CATEGORY_LIMIT as u64));
+        summary.values = table(rule, missing_row(column).into_iter());
+        return;
+    };
+    // A value is named only when more patients than the threshold hold it,
+    // whatever the rule: a rare value can identify someone.
+    let shown = values
+        .iter()
+        .take(TOP_VALUES)
+        .take_while(|(_, count)| *count > CURRENT_THRESHOLD && rule.publish(*count).is_some())
+        .count();
+    let other: u64 = values[shown..].iter().map(|(_, count)| count).sum();
+    // Every value listed: their number is no secret. Otherwise rounded, and
+    // never fewer than are listed.
+    summary.distinct = Some(if shown == values.len() {
+        Distinct::Exactly(shown as u64)
+    } else {
+        Distinct::About(rule.round(values.len() as u64).max(shown as u64 + 1))
+    });
+    let rows = missing_row(column)
+        .into_iter()
+        .chain(
+            values[..shown]
+                .iter()
+                .map(|(label, count)| (Some(label.clone()), *count)),
+        )
+        .chain((shown < values.len()).then(|| (Some(OTHER.to_string()), other)));
+    summary.values = table(rule, rows);
+}
+
+/// The label of the row that gathers the values not listed.
+pub const OTHER: &str = "Other values";
+
+fn numeric(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
+    let Some(sketch) = &column.numbers else {
+        return;
+    };
+    let atoms = sketch.atoms();
+    let present = sketch.count();
+    if present >= MIN_FOR_STATISTICS
+        && let (Some(mean), Some(q1), Some(median), Some(q3)) = (
+            sketch.mean(),
+            quantile(&atoms, 0.25),
+            quantile(&atoms, 0.5),
+            quantile(&atoms, 0.75),
+        )
+    {
+        summary.statistics = Some(Statistics {
+            mean: significant(mean),
+            q1: significant(q1),
+            median: significant(median),
+            q3: significant(q3),
+        });
+    }
+    let integer = !sketch.fractional();
+    summary.values = histogram(&atoms, integer, sketch.bin_width(), rule);
+}
+
+/// `value` to four significant digits.
+fn significant(value: f64) -> f64 {
+    if value == 0.0 || !value.is_finite() {
+        return value;
+    }
+    let digits = 3 - value.abs().log10().floor() as i32;
+    let scale = 10f64.powi(digits.abs());
+    if digits >= 0 {
+        (value * scale).round() / scale
+    } else {
+        (value / scale).round() * scale
+    }
+}
+
+/// A bin width of the form m x 10^e with m in {1, 2, 5}.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Step {
+    mantissa: i64,
+    exponent: i32,
+}
+
+impl Step {
+    /// The smallest nice step of at least `width`.
+    fn at_least(width: f64) -> Step {
+        let mut exponent = width.log10().floor() as i32;
+        loop {
+            for mantissa in [1, 2, 5] {
+                let step = Step { mantissa, exponent };
+                if step.width() >= width * (1.0 - 1e-12) {
+                    return step;
+                }
+            }
+            exponent += 1;
+        }
+    }
+
+    fn width(self) -> f64 {
+        self.mantissa as f64 * 10f64.powi(self.exponent)
+    }
+
+    /// The bin holding `value`, computed so that decimal values land in the
+    /// bin their text names (0.3 in [0.3, 0.4), not [0.2, 0.3)).
+    fn bin_of(self, value: f64) -> i64 {
+        let scaled = if self.exponent < 0 {
+            value * 10f64.powi(-self.exponent)
+        } else {
+            value / 10f64.powi(self.exponent)
+        };
+        (scaled / self.mantissa as f64).floor() as i64
+    }
+
+    /// The lower edge of bin `k`, as text without float noise.
+    fn edge(self, k: i64) -> String {
+        let units = k * self.mantissa;
+        if self.exponent >= 0 {
+            (units as i128 * 10i128.pow(self.exponent as u32)).to_string()
+        } else {
+            let places = (-self.exponent) as usize;
+            let text = format!("{:.*}", places, units as f64 / 10f64.powi(-self.exponent));
+            trim_decimal(&text)
+        }
+    }
+}
+
+fn trim_decimal(text: &str) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// A histogram whose bins are merged until each is publishable. The first
+/// and last bins are open (`< x`, `≥ y`) so that no minimum or maximum is
+/// shown; their edges are the 1st and 99th percentiles rounded to the step.
+fn histogram(atoms: &[Atom], integer: bool, bin_width: Option<f64>, rule: Rule) -> Vec<Value> {
+    let (Some(low), Some(high)) = (quantile(atoms, 0.01), quantile(atoms, 0.99)) else {
+        return Vec::new();
+    };
+    if !(low.is_finite() && high.is_finite()) {
+        return Vec::new();
+    }
+    let floor = if integer { 1.0 } else { f64::MIN_POSITIVE };
+    let span = if high > low {
+        high - low
+    } else {
+        low.abs().max(1.0)
+    };
+    let step = Step::at_least(
+        (span / HISTOGRAM_BINS)
+            .max(bin_width.unwrap_or(0.0))
+            .max(floor),
+    );
+    let first = step.bin_of(low);
+    let last = step.bin_of(high).max(first);
+    // counts[0] is below `first`, counts[n + 1] from `last + 1` up.
+    let n = (last - first + 1) as usize;
+    let mut counts = vec![0u64; n + 2];
+    for atom in atoms {
+        let at = if atom.low == atom.high {
+            atom.low
+        } else {
+            (atom.low + atom.high) / 2.0
+        };
+        let k = step.bin_of(at);
+        let slot = if at == f64::NEG_INFINITY || k < first {
+            0
+        } else if at == f64::INFINITY || k > last {
+            n + 1
+        } else {
+            (k - first) as usize + 1
+        };
+        counts[slot] += atom.count;
+    }
+    // Drop empty tails: they say nothing.
+    let start = usize::from(counts[0] == 0);
+    let end = if counts[n + 1] == 0 { n + 1 } else { n + 2 };
+    let counts = &counts[start..end];
+    let label = |group: &std::ops::Range<usize>| -> String {
+        let (a, b) = (group.start + start, group.end + start);
+        let open_low = a == 0;
+        let open_high = b == n + 2;
+        let lower = step.edge(first + a as i64 - 1);
+        let upper = step.edge(first + b as i64 - 1);
+        match (open_low, open_high) {
+            (true, true) => "all values".to_string(),
+            (true, false) => format!("< {upper}"),
+            (false, true) => format!("≥ {lower}"),
+            (false, false) if integer => {
+                let last_value = step.edge(first + b as i64 - 1).parse::<i128>().unwrap_or(0) - 1;
+                if b - a == 1 && step.width() == 1.0 {
+                    lower
+                } else {
+                    format!("{lower}–{last_value}")
+                }
+            }
+            (false, false) => format!("[{lower}, {upper})"),
+        }
+    };
+    let groups = merge_until_publishable(rule, counts);
+    table(
+        rule,
+        groups
+            .iter()
+            .map(|g| (Some(label(g)), counts[g.clone()].iter().sum())),
+    )
+}
+
+fn date(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
+    let months = &column.months;
+    let total: u64 = months.iter().map(|(_, c)| c).sum();
+    if total < 2 * RANGE_TAIL {
+        // Too few dates to show any without showing a patient's.
+        summary.values = table(
+            rule,
+            std::iter::once((Some("all dates".to_string()), total)),
+        );
+        return;
+    }
+    let month_at = |rank: u64| -> i32 {
+        let mut seen = 0;
+        for &(month, count) in months {
+            seen += count;
+            if seen > rank {
+                return month;
+            }
+        }
+        months.last().map_or(0, |m| m.0)
+    };
+    let from = month_at(RANGE_TAIL - 1);
+    let to = month_at(total - RANGE_TAIL);
+    summary.range = Some((month_label(from), month_label(to)));
+    // Months, years, or 5, 10 or 50 years: the finest that fits.
+    let size = [1, 12, 60, 120, 600]
+        .into_iter()
+        .find(|size| to.div_euclid(*size) - from.div_euclid(*size) < MAX_PERIODS)
+        .unwrap_or(600);
+    let (first, last) = (from.div_euclid(size), to.div_euclid(size));
+    let mut counts = vec![0u64; (last - first + 1) as usize];
+    for &(month, count) in months {
+        let p = month.div_euclid(size).clamp(first, last);
+        counts[(p - first) as usize] += count;
+    }
+    let start_of = |p: i32| match size {
+        1 => month_label(p),
+        _ => year_month(p * size).0.to_string(),
+    };
+    let end_of = |p: i32| match size {
+        1 => month_label(p),
+        _ => year_month(p * size + size - 1).0.to_string(),
+    };
+    let groups = merge_until_publishable(rule, &counts);
+    let periods = counts.len();
+    let rows = groups.iter().map(|g| {
+        let (a, b) = (first + g.start as i32, first + g.end as i32 - 1);
+        let text = match (g.start == 0, g.end == periods) {
+            (true, true) => "all dates".to_string(),
+            (true, false) => format!("≤ {}", end_of(b)),
+            (false, true) => format!("≥ {}", start_of(a)),
+            (false, false) if start_of(a) == end_of(b) => start_of(a),
+            (false, false) => format!("{}–{}", start_of(a), end_of(b)),
+        };
+        (Some(text), counts[g.clone()].iter().sum())
+    });
+    summary.values = table(rule, rows);
+}
+
+fn month_label(index: i32) -> String {
+    let (year, month) = year_month(index);
+    format!("{year:04}-{month:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::column::ColumnAcc;
+
+    fn column_of(name: &str, fields: impl IntoIterator<Item = String>) -> ColumnProfile {
+        let mut acc = ColumnAcc::default();
+        let mut rows = 0;
+        for field in fields {
+            acc.add_field(field.as_bytes());
+            rows += 1;
+        }
+        acc.finish(name, rows, None)
+    }
+
+    #[test]
+    fn nice_steps_and_edges() {
+        assert_eq!(
+            Step::at_least(3.2),
+            Step {
+                mantissa: 5,
+                exponent: 0
+            }
+        );
+        assert_eq!(
+            Step::at_least(0.011),
+            Step {
+                mantissa: 2,
+                exponent: -2
+            }
+        );
+        assert_eq!(
+            Step::at_least(10.0),
+            Step {
+                mantissa: 1,
+                exponent: 1
+            }
+        );
+        let step = Step {
+            mantissa: 1,
+            exponent: -1,
+        };
+        assert_eq!(step.bin_of(0.3), 3);
+        assert_eq!(step.edge(3), "0.3");
+        assert_eq!(
+            Step {
+                mantissa: 5,
+                exponent: 1
+            }
+            .edge(-3),
+            "-150"
+        );
+        assert_eq!(significant(27.839046852715178), 27.84);
+        assert_eq!(significant(161925006.0), 161900000.0);
+    }
+
+    #[test]
+    fn ages_make_a_publishable_histogram_without_extremes() {
+        let ages = (0..10_000).map(|i| ((i * 37) % 97 + 1).to_string());
+        let column = column_of("age", ages);
+        let summary = super::column(&column, Rule::Current).summary;
+        assert_eq!(summary.kind, Kind::Numeric);
+        let stats = summary.statistics.unwrap();
+        assert!((stats.median - 49.0).abs() <= 1.0, "{stats:?}");
+        // Bins of five years from a multiple of five: neither the youngest
+        // (1) nor the oldest (97) age shows.
+        let labels: Vec<_> = summary
+            .values
+            .iter()
+            .map(|v| v.value.clone().unwrap())
+            .collect();
+        assert_eq!(labels.first().unwrap(), "0–4");
+        assert_eq!(labels.last().unwrap(), "95–99");
+        for label in &labels {
+            let (a, b) = label.split_once('–').unwrap();
+            let (a, b): (u32, u32) = (a.parse().unwrap(), b.parse().unwrap());
+            assert!(a % 5 == 0 && b == a + 4, "{label}");
+        }
+        for value in &summary.values {
+            let count = value.count.unwrap();
+            assert!(count > 7 && count % 5 == 0);
+        }
+    }
+
+    #[test]
+    fn rare_categories_go_to_other() {
+        let mut fields: Vec<String> = Vec::new();
+        fields.extend(std::iter::repeat_n("common".to_string(), 50));
+        fields.extend(std::iter::repeat_n("rare".to_string(), 3));
+        fields.extend(std::iter::repeat_n(String::new(), 20));
+        let column = column_of("sex", fields);
+        for rule in [Rule::Current, Rule::Midpoint6] {
+            let summary = super::column(&column, rule).summary;
+            let labels: Vec<_> = summary.values.iter().map(|v| v.value.clone()).collect();
+            assert_eq!(labels, [None, Some("common".into()), Some(OTHER.into())]);
+        }
+        let summary = super::column(&column, Rule::Current).summary;
+        assert!(matches!(summary.distinct, Some(Distinct::About(2))));
+        assert_eq!(summary.missing.count, summary.values[0].count);
+        assert_eq!(summary.missing.percentage, summary.values[0].percentage);
+        assert_eq!(summary.values[2].count, None);
+        assert_eq!(summary.values[1].count, Some(50));
+        assert_eq!(summary.values[1].percentage, Some(50.0 / 70.0 * 100.0));
+    }
+
+    #[test]
+    fn a_fully_listed_category_says_how_many_values_it_has() {
+        let fields = (0..70).map(|i| ["a", "b", "c", "d", "e", "f", "g"][i % 7].to_string());
+        let summary = super::column(&column_of("c", fields), Rule::Current).summary;
+        assert_eq!(summary.values.len(), 7);
+        assert!(matches!(summary.distinct, Some(Distinct::Exactly(7))));
+    }
+
+    #[test]
+    fn dates_hide_the_earliest_and_latest() {
+        let dates = (0..400).map(|i| format!("20{:02}-{:02}-15", 10 + i % 5, 1 + i % 12));
+        let column = column_of("d", dates.chain(["1900-01-01".to_string()]));
+        let summary = super::column(&column, Rule::Current).summary;
+        assert_eq!(summary.kind, Kind::Date);
+        let (from, to) = summary.range.unwrap();
+        assert!(from.starts_with("2010"), "{from}");
+        assert!(to.starts_with("2014"), "{to}");
+        let labels: Vec<_> = summary
+            .values
+            .iter()
+            .map(|v| v.value.clone().unwrap())
+            .collect();
+        assert!(labels[0].starts_with("≤ "), "{labels:?}");
+        assert!(!labels.iter().any(|l| l.contains("1900")), "{labels:?}");
+    }
+}
