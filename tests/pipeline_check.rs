@@ -52,6 +52,10 @@ fn the_seed_project_is_valid_with_a_version_warning() {
         stderr.contains("warning: Your project file is using an old version (3.0); consider updating to version 5 (line 1)"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("warning: Action test_action uses `cohortextractor:latest`: pin a version (e.g. `:v2`); version 5 refuses `:latest` (line 9)"),
+        "{stderr}"
+    );
 }
 
 #[test]

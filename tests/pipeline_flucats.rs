@@ -41,7 +41,7 @@ fn csv_gz(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 #[test]
-fn the_flucats_extracts_are_generated_and_joined() {
+fn run_all_runs_the_flucats_project() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("flucats");
     cohortkit::pipeline::demo::write_study(&p).unwrap();
@@ -57,8 +57,7 @@ fn the_flucats_extracts_are_generated_and_joined() {
 
     let output = without_programs(
         common::cohortkit()
-            .args(["run", "join_cohorts_weekly", "generate_dataset_report_test"])
-            .args(["--skip-unavailable", "--project-dir"])
+            .args(["run", "run_all", "--skip-unavailable", "--project-dir"])
             .arg(&p),
         &empty,
     );
@@ -70,7 +69,7 @@ fn the_flucats_extracts_are_generated_and_joined() {
     );
 
     // 54 + 54 weekly extracts (test_action's one week among them), the end
-    // extract and 108 joined files.
+    // extract, 108 joined files and the report.
     let weekly = files(&p.join("output"), "input_20", ".csv.gz");
     assert_eq!(weekly.len(), 108);
     assert_eq!(weekly[0], "input_2020-03-01.csv.gz");
@@ -78,6 +77,11 @@ fn the_flucats_extracts_are_generated_and_joined() {
     assert!(p.join("output/input_end.csv.gz").is_file());
     let joined = files(&p.join("output/joined"), "input_20", ".csv.gz");
     assert_eq!(joined, weekly);
+    let report = std::fs::read_to_string(p.join("output/joined/input_2022-03-20.html")).unwrap();
+    assert!(
+        report.contains("nulldate_y"),
+        "the report covers the joined columns"
+    );
 
     // The join is a real left join of the generated files.
     let (lhs_header, lhs_rows) = csv_gz(&p.join("output/input_2021-03-07.csv.gz"));
@@ -101,6 +105,7 @@ fn the_flucats_extracts_are_generated_and_joined() {
         "generate_study_population_2",
         "generate_study_population_end",
         "join_cohorts_weekly",
+        "generate_dataset_report",
     ] {
         let log =
             std::fs::read_to_string(p.join("metadata").join(format!("{action}.log"))).unwrap();
@@ -113,7 +118,10 @@ fn the_flucats_extracts_are_generated_and_joined() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(p.join("metadata/manifest.json")).unwrap()).unwrap();
     let outputs = manifest["outputs"].as_object().unwrap();
-    assert_eq!(outputs.len(), 108 + 1 + 108);
+    assert_eq!(outputs.len(), 108 + 1 + 108 + 1);
+    let html = &outputs["output/joined/input_2022-03-20.html"];
+    assert_eq!(html["level"], "moderately_sensitive");
+    assert_eq!(html["excluded"], false);
     assert_eq!(
         outputs["output/input_end.csv.gz"]["action"],
         "generate_study_population_end"
@@ -144,6 +152,7 @@ fn the_flucats_extracts_are_generated_and_joined() {
         ("generate_study_population_2", "succeeded", "54"),
         ("generate_study_population_end", "succeeded", "1"),
         ("join_cohorts_weekly", "succeeded", "108"),
+        ("generate_dataset_report", "succeeded", "1"),
     ];
     assert_eq!(table.len(), expected.len(), "{out}");
     for (row, (action, status, outputs)) in table.iter().zip(expected) {
@@ -151,6 +160,56 @@ fn the_flucats_extracts_are_generated_and_joined() {
     }
     assert!(
         out.contains("Skipped: image jupyter:latest is not available locally"),
+        "{out}"
+    );
+}
+
+#[test]
+fn demo_runs_the_bundled_study_without_python() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let demo = dir.path().join("demo");
+    let output = without_programs(
+        common::cohortkit()
+            .arg("demo")
+            .arg("--output-dir")
+            .arg(&demo),
+        &empty,
+    );
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        files(&demo.join("output"), "input_20", ".csv.gz").len(),
+        108
+    );
+    assert_eq!(
+        files(&demo.join("output/joined"), "input_20", ".csv.gz").len(),
+        108
+    );
+    let (_, rows) = csv_gz(&demo.join("output/joined/input_2020-03-08.csv.gz"));
+    assert_eq!(rows.len(), 1000);
+    assert!(out.contains("(108 files)"), "{out}");
+    assert!(out.contains("output/joined/input_2022-03-20.html"), "{out}");
+    assert!(demo.join("output/joined/input_2022-03-20.html").is_file());
+    assert!(demo.join("metadata/manifest.json").is_file());
+
+    // Again: everything is reused; only the notebook is tried (and skipped).
+    let again = without_programs(
+        common::cohortkit()
+            .arg("demo")
+            .arg("--output-dir")
+            .arg(&demo),
+        &empty,
+    );
+    let out = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{out}");
+    assert!(
+        out.contains("Running actions: generate_dataset_report_test\n"),
         "{out}"
     );
 }

@@ -313,7 +313,10 @@ mod tests {
         let file = dir.path().join("a.csv");
         std::fs::write(&file, "abc").unwrap();
         let check = super::super::outputs::Level4Check::default();
-        let record = describe(&file, Level::HighlySensitive, "act", &check).unwrap();
+        let mut record = describe(&file, Level::HighlySensitive, "act", &check).unwrap();
+        assert!(record.timestamp > 1e9);
+        // A value whose JSON text reads back exactly, to compare whole manifests.
+        record.timestamp = 1_700_000_000.5;
         assert_eq!(
             record.content_hash,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

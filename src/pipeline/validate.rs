@@ -166,10 +166,16 @@ fn image_rules(action: &Action, v: f64, problems: &mut Vec<Problem>, warnings: &
             ),
         ));
     }
+    let (image, tag) = (action.run.image(), action.run.tag());
     if v < 5.0 {
+        if tag == "latest" {
+            warnings.push(Problem::at(
+                line,
+                format!("Action {id} uses `{first}`: pin a version (e.g. `:v2`); version 5 refuses `:latest`"),
+            ));
+        }
         return;
     }
-    let (image, tag) = (action.run.image(), action.run.tag());
     if tag == "latest" {
         let mut message = format!(
             "Action {id} uses `{first}`, which is not supported. Provide a version e.g. `:v2` instead."
