@@ -233,8 +233,8 @@ fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
-/// How a redacted count reads.
-const REDACTED: &str = "redacted (≤ 7)";
+/// How a redacted count reads (the page header states the rule in force).
+const REDACTED: &str = "redacted";
 
 fn count_text(count: Option<u64>) -> String {
     count.map_or_else(|| REDACTED.to_string(), thousands)
