@@ -458,12 +458,7 @@ fn header_of(path: &Path) -> anyhow::Result<Vec<String>> {
         return Ok(crate::table::csv::CsvSource::open(path, format)?.column_names());
     }
     let source = crate::table::frame::read(path, format)?;
-    Ok(source
-        .schema
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect())
+    Ok(crate::table::frame::column_names(&source.schema))
 }
 
 fn check_schema(path: &Path) -> anyhow::Result<()> {

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::{Field, Schema, SchemaRef};
 
-use super::index::{BatchIndex, key_position};
+use super::index::{BatchIndex, key_at, key_position};
 use super::names::joined_names;
 use super::stats::FileStats;
 use crate::progress::Rows;
-use crate::table::frame::{self, FrameWriter, render_cell};
+use crate::table::frame::{self, FrameWriter};
 use crate::table::{Format, TableError};
 
 /// Joins one columnar lhs file to the rhs columns, writing `dest`
@@ -25,19 +25,10 @@ pub fn join_frame(
     progress: &Rows,
 ) -> Result<(FileStats, Vec<String>), TableError> {
     let source = frame::read(lhs, format)?;
-    let lhs_names: Vec<String> = source
-        .schema
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let lhs_names = frame::column_names(&source.schema);
     let key_index = key_position(lhs, &lhs_names)?;
     let rhs_schema = index.batch.schema();
-    let rhs_names: Vec<String> = rhs_schema
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let rhs_names = frame::column_names(&rhs_schema);
     let names =
         joined_names(&lhs_names, &rhs_names).map_err(|m| TableError::invalid(lhs, None, m))?;
     let fields: Vec<Field> = source
@@ -63,10 +54,8 @@ pub fn join_frame(
         let key_column = batch.column(key_index);
         let mut rows = Vec::with_capacity(batch.num_rows());
         for row in 0..batch.num_rows() {
-            cell.clear();
-            render_cell(key_column.as_ref(), row, &mut cell)
-                .map_err(|m| TableError::invalid(lhs, None, m))?;
-            rows.push(index.find(&cell));
+            let key = key_at(key_column.as_ref(), row, &mut cell, lhs)?;
+            rows.push(key.and_then(|k| index.row(&k)));
         }
         let matched = rows.iter().flatten().count() as u64;
         let take = UInt32Array::from(rows);

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
 use csv::ByteRecord;
 
@@ -49,12 +49,7 @@ impl TextIndex {
     }
 
     fn from_batches(path: &Path, source: BatchSource) -> Result<TextIndex, TableError> {
-        let names: Vec<String> = source
-            .schema
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
+        let names = frame::column_names(&source.schema);
         let key_index = key_position(path, &names)?;
         let mut index = TextIndex::new(without_key(&names, key_index));
         let mut row_number = 0u64;
@@ -143,21 +138,13 @@ impl BatchIndex {
     /// Reads the rhs file (any format; CSV with pandas-like types).
     pub fn build(path: &Path, format: Format) -> Result<BatchIndex, TableError> {
         let whole = frame::read(path, format)?.concat()?;
-        let names: Vec<String> = whole
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
+        let names = frame::column_names(&whole.schema());
         let key_index = key_position(path, &names)?;
         let key_column = whole.column(key_index);
         let mut keys = KeyMap::with_capacity(whole.num_rows());
         let mut cell = Vec::new();
         for row in 0..whole.num_rows() {
-            cell.clear();
-            render_cell(key_column.as_ref(), row, &mut cell)
-                .map_err(|m| TableError::invalid(path, None, m))?;
-            if let Some(key) = Key::parse(&cell) {
+            if let Some(key) = key_at(key_column.as_ref(), row, &mut cell, path)? {
                 keys.insert(key, row as u32, row as u64 + 1)
                     .map_err(|d| duplicate_error(path, d, "rows"))?;
             }
@@ -172,10 +159,24 @@ impl BatchIndex {
         Ok(BatchIndex { batch, keys })
     }
 
-    /// The rhs row for the id written `raw`.
-    pub fn find(&self, raw: &[u8]) -> Option<u32> {
-        self.keys.find(raw)
+    /// The rhs row with id `key`.
+    pub fn row(&self, key: &Key) -> Option<u32> {
+        self.keys.get(key)
     }
+}
+
+/// The id in row `row` of an Arrow key column, read as its CSV text would
+/// be (so `123`, `123.0` and ` 123 ` agree across formats); `cell` is
+/// scratch space.
+pub fn key_at(
+    column: &dyn Array,
+    row: usize,
+    cell: &mut Vec<u8>,
+    path: &Path,
+) -> Result<Option<Key>, TableError> {
+    cell.clear();
+    render_cell(column, row, cell).map_err(|m| TableError::invalid(path, None, m))?;
+    Ok(Key::parse(cell))
 }
 
 /// Where the key column is, or an error listing the columns there are.

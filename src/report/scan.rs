@@ -366,7 +366,7 @@ fn scan_typed(
 ) -> Result<Scan, TableError> {
     let source = frame::read(path, format)?;
     let schema = source.schema.clone();
-    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let names = frame::column_names(&schema);
     let mut columns = vec![ColumnAcc::default(); names.len()];
     let mut rows = 0;
     for batch in source.batches {

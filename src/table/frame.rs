@@ -221,6 +221,11 @@ impl FrameWriter {
     }
 }
 
+/// The column names of a schema, in order.
+pub fn column_names(schema: &Schema) -> Vec<String> {
+    schema.fields().iter().map(|f| f.name().clone()).collect()
+}
+
 /// Appends one cell as pandas `to_csv` would print it; nothing for a null.
 pub fn render_cell(array: &dyn Array, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
     if array.is_null(row) {
