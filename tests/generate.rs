@@ -369,11 +369,7 @@ fn study_definitions_are_found_in_the_project() {
         ])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output);
     let mut made: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -396,11 +392,7 @@ fn study_definitions_are_found_in_the_project() {
         ])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output);
     assert_eq!(
         std::fs::read_to_string(copy_dir.join("input_end.csv")).unwrap(),
         "patient_id\n1\n"

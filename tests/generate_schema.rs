@@ -63,11 +63,7 @@ fn bundled_schemas_are_what_the_importer_makes() {
             .arg(&out)
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        common::assert_success(&output);
         let made = std::fs::read_to_string(&out).unwrap();
         let bundled =
             std::fs::read_to_string(testdata().join(format!("{study}.schema.yaml"))).unwrap();
@@ -87,11 +83,7 @@ fn without_a_header_columns_follow_upstreams_order_rule() {
         ])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output);
     let schema = Schema::parse(std::str::from_utf8(&output.stdout).unwrap()).unwrap();
     let names: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
     // Same set as the real file.

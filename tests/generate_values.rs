@@ -53,11 +53,7 @@ fn generate(study: &str, dir: &Path) -> PathBuf {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output);
     file
 }
 
@@ -418,11 +414,7 @@ columns:
         .arg(&file)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_success(&output);
     let text = std::fs::read_to_string(&file).unwrap();
     let first = text.lines().nth(1).unwrap();
     assert!(first.contains(",1.5,"), "{first}");

@@ -431,11 +431,7 @@ fn the_page_renders_in_chromium_with_its_charts() {
             .expect("chromium runs")
     };
     let dom = run(&["--dump-dom"]);
-    assert!(
-        dom.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dom.stderr)
-    );
+    common::assert_success(&dom);
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.contains("<h1>Dataset Report</h1>"));
     let charts = dom.matches("<svg class=\"chart").count();

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// The upstream reference outputs (`../shared/reference/flucats`).
 pub fn reference() -> PathBuf {
@@ -76,4 +76,13 @@ pub fn opensafely_python() -> Option<PathBuf> {
     }
     eprintln!("note: opensafely not installed; skipping the cross-check with its validator");
     None
+}
+
+/// Asserts that a command exited 0, showing its stderr when it did not.
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
