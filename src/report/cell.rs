@@ -51,15 +51,22 @@ pub fn classify(field: &[u8]) -> Cell<'_> {
     if let Some(cell) = integer(trimmed) {
         return cell;
     }
+    if starts_like_a_number(trimmed) {
+        // Whole numbers pandas printed as floats (`161925006.0`): common,
+        // and cheaper to read as integers.
+        if let Some(Cell::Int(v)) = trimmed.strip_suffix(b".0").and_then(integer)
+            && v.unsigned_abs() <= 1 << 53
+        {
+            return Cell::Float(v as f64);
+        }
+        // No missing-value marker or boolean starts like a number except
+        // `1.#IND`, `1.#QNAN` and their negatives, which do not parse.
+        if let Ok(value) = fast_float2::parse::<f64, _>(trimmed) {
+            return Cell::Float(value);
+        }
+    }
     if is_na(field) {
         return Cell::Missing;
-    }
-    // Whole numbers pandas printed as floats (`161925006.0`): common, and
-    // cheaper to read as integers.
-    if let Some(Cell::Int(v)) = trimmed.strip_suffix(b".0").and_then(integer)
-        && v.unsigned_abs() <= 1 << 53
-    {
-        return Cell::Float(v as f64);
     }
     if let Some(value) = boolean(field) {
         return Cell::Bool(value);
@@ -71,6 +78,16 @@ pub fn classify(field: &[u8]) -> Cell<'_> {
         return Cell::Float(value);
     }
     Cell::Text(field)
+}
+
+/// Whether `text` starts with a digit, or a sign or point and a digit.
+fn starts_like_a_number(text: &[u8]) -> bool {
+    matches!(
+        text,
+        [b'0'..=b'9', ..]
+            | [b'-' | b'+' | b'.', b'0'..=b'9', ..]
+            | [b'-' | b'+', b'.', b'0'..=b'9', ..]
+    )
 }
 
 /// Whether pandas reads the field as missing.
@@ -155,28 +172,46 @@ fn looks_numeric(text: &[u8]) -> bool {
 /// A date in one of the forms cohort files use (`YYYY-MM-DD`, `YYYY-MM`),
 /// as (year, month). Days are checked against the month's length.
 pub fn date_month(text: &[u8]) -> Option<(i32, u32)> {
-    let digits = |b: &[u8]| -> Option<u32> {
-        b.iter().try_fold(0u32, |acc, &d| {
-            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
-        })
-    };
-    let (year, month, day) = match text.len() {
-        10 if text[4] == b'-' && text[7] == b'-' => (
-            digits(&text[..4])?,
-            digits(&text[5..7])?,
-            Some(digits(&text[8..])?),
-        ),
-        7 if text[4] == b'-' => (digits(&text[..4])?, digits(&text[5..])?, None),
-        _ => return None,
-    };
-    if !(1..=12).contains(&month) {
+    match text.len() {
+        10 => plain_date(text),
+        7 if text[4] == b'-' => {
+            let year = digits(&text[..4])?;
+            let month = digits(&text[5..])?;
+            (1..=12).contains(&month).then_some((year as i32, month))
+        }
+        _ => None,
+    }
+}
+
+/// A `YYYY-MM-DD` date that exists, as (year, month).
+#[inline]
+pub fn plain_date(text: &[u8]) -> Option<(i32, u32)> {
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *text else {
         return None;
+    };
+    let year = digits(&[y0, y1, y2, y3])?;
+    let month = digits(&[m0, m1])?;
+    let day = digits(&[d0, d1])?;
+    ((1..=12).contains(&month) && (1..=days_in_month(year, month)).contains(&day))
+        .then_some((year as i32, month))
+}
+
+/// The value of a run of ASCII digits.
+fn digits(text: &[u8]) -> Option<u32> {
+    text.iter().try_fold(0u32, |value, &d| {
+        let digit = d.wrapping_sub(b'0');
+        (digit <= 9).then(|| value * 10 + u32::from(digit))
+    })
+}
+
+/// Days in `month` (1–12) of the proleptic Gregorian `year`.
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
     }
-    let year = i32::try_from(year).ok()?;
-    if let Some(day) = day {
-        chrono::NaiveDate::from_ymd_opt(year, month, day)?;
-    }
-    Some((year, month))
 }
 
 #[cfg(test)]
@@ -200,6 +235,12 @@ mod tests {
         assert_eq!(classify(b"1."), Cell::Float(1.0));
         assert_eq!(classify(b".5"), Cell::Float(0.5));
         assert_eq!(classify(b"1E5"), Cell::Float(1e5));
+        assert_eq!(classify(b"-.5e-1"), Cell::Float(-0.05));
+        assert_eq!(classify(b"161925006.0"), Cell::Float(161_925_006.0));
+        assert_eq!(classify(b"1.#IND"), Cell::Missing);
+        assert_eq!(classify(b"-1.#QNAN"), Cell::Missing);
+        assert!(matches!(classify(b"1e"), Cell::Text(_)));
+        assert!(matches!(classify(b"1.5.5"), Cell::Text(_)));
         assert_eq!(classify(b"-Infinity"), Cell::Float(f64::NEG_INFINITY));
         assert_eq!(classify(b"1e400"), Cell::Float(f64::INFINITY));
         assert_eq!(classify(b"TRUE"), Cell::Bool(true));
@@ -221,9 +262,22 @@ mod tests {
     fn dates_are_recognised_to_the_month() {
         assert_eq!(date_month(b"2020-02-29"), Some((2020, 2)));
         assert_eq!(date_month(b"2021-02-29"), None);
+        assert_eq!(date_month(b"1900-02-29"), None);
+        assert_eq!(date_month(b"2000-02-29"), Some((2000, 2)));
+        assert_eq!(date_month(b"2020-04-31"), None);
+        assert_eq!(date_month(b"2020-04-00"), None);
+        assert_eq!(date_month(b"0000-01-01"), Some((0, 1)));
         assert_eq!(date_month(b"1900-12"), Some((1900, 12)));
         assert_eq!(date_month(b"2020-13-01"), None);
         assert_eq!(date_month(b"2020/01/01"), None);
         assert_eq!(date_month(b"code1"), None);
+        assert_eq!(plain_date(b"2020-12-31"), Some((2020, 12)));
+        assert_eq!(plain_date(b"2020-1-045"), None);
+        assert_eq!(plain_date(b"+020-01-01"), None);
+        assert_eq!(plain_date(b"2020-12"), None);
+        // Whatever its digits, a date's shape is text to pandas.
+        for text in [&b"2020-01-01"[..], b"0000-00-00", b"9999-99-99"] {
+            assert_eq!(classify(text), Cell::Text(text));
+        }
     }
 }

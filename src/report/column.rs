@@ -5,8 +5,9 @@
 use ahash::AHashMap;
 use serde::Serialize;
 
-use super::cell::{Cell, classify, date_month, is_missing};
+use super::cell::{Cell, classify, date_month, is_missing, plain_date};
 use super::sketch::{Key, Sketch};
+use super::tally::{FieldTally, Tallied};
 use crate::table::text::python_float;
 
 /// Distinct values of a text column counted before giving up on it.
@@ -83,33 +84,83 @@ pub struct ColumnAcc {
     categories: AHashMap<Box<[u8]>, u64>,
     categories_overflowed: bool,
     months: Months,
+    raw: FieldTally,
 }
 
 impl ColumnAcc {
-    /// Counts one CSV field, classified as pandas would read it.
+    /// Counts one CSV field, classified as pandas would read it. Short
+    /// fields are tallied by their text and classified when the tally is
+    /// flushed (see [`crate::report::tally`]).
+    #[inline]
     pub fn add_field(&mut self, field: &[u8]) {
+        if field.is_empty() {
+            self.missing += 1;
+            return;
+        }
+        match self.raw.add(field) {
+            Tallied::Counted => {}
+            untallied => self.add_untallied(field, untallied == Tallied::Full),
+        }
+    }
+
+    /// Counts a field the tally declined, first flushing the tally if it
+    /// has just filled up.
+    #[inline(never)]
+    fn add_untallied(&mut self, field: &[u8], tally_full: bool) {
+        if tally_full {
+            self.flush_tally();
+        }
+        self.count_field(field, 1);
+    }
+
+    /// Classifies and counts every field the tally holds.
+    fn flush_tally(&mut self) {
+        let mut raw = std::mem::take(&mut self.raw);
+        raw.drain(|field, count| self.count_field(field, count));
+        self.raw = raw;
+    }
+
+    /// Counts `n` copies of one CSV field.
+    fn count_field(&mut self, field: &[u8], n: u64) {
         if self.settled() {
-            self.missing += u64::from(is_missing(field));
+            if is_missing(field) {
+                self.missing += n;
+            }
+            return;
+        }
+        if self.dates_only()
+            && let Some((year, month)) = plain_date(field)
+        {
+            // A date is text to pandas: count it as add_text would,
+            // without classifying it.
+            self.texts += n;
+            self.months.add(month_index(year, month), n);
             return;
         }
         match classify(field) {
-            Cell::Missing => self.missing += 1,
+            Cell::Missing => self.missing += n,
             Cell::Int(v) => {
-                self.ints += 1;
+                self.ints += n;
                 self.negative |= v < 0;
-                self.numbers.add_i64(v);
+                self.numbers.add_i64(v, n);
             }
             Cell::UInt(v) => {
-                self.uints += 1;
-                self.numbers.add_int(i128::from(v));
+                self.uints += n;
+                self.numbers.add_int(i128::from(v), n);
             }
             Cell::Float(v) => {
-                self.floats += 1;
-                self.numbers.add_float(v);
+                self.floats += n;
+                self.numbers.add_float(v, n);
             }
-            Cell::Bool(v) => self.bools[usize::from(v)] += 1,
-            Cell::Text(text) => self.add_text(text),
+            Cell::Bool(v) => self.bools[usize::from(v)] += n,
+            Cell::Text(text) => self.add_text(text, n),
         }
+    }
+
+    /// Whether every value so far was a date, in too many distinct values
+    /// to count as categories.
+    fn dates_only(&self) -> bool {
+        self.categories_overflowed && self.non_dates == 0
     }
 
     /// Missing values so far.
@@ -125,7 +176,7 @@ impl ColumnAcc {
     /// Counts a whole number of a typed column.
     pub fn add_int(&mut self, value: i128) {
         self.ints += 1;
-        self.numbers.add_int(value);
+        self.numbers.add_int(value, 1);
     }
 
     /// Counts a float of a typed column (NaN is missing, as in pandas).
@@ -134,7 +185,7 @@ impl ColumnAcc {
             self.missing += 1;
         } else {
             self.floats += 1;
-            self.numbers.add_float(value);
+            self.numbers.add_float(value, 1);
         }
     }
 
@@ -149,14 +200,14 @@ impl ColumnAcc {
         self.months.add(month_index(year, month), 1);
     }
 
-    /// Counts a text value.
-    pub fn add_text(&mut self, text: &[u8]) {
-        self.texts += 1;
+    /// Counts `n` copies of a text value.
+    pub fn add_text(&mut self, text: &[u8], n: u64) {
+        self.texts += n;
         if !self.categories_overflowed {
             match self.categories.get_mut(text) {
-                Some(count) => *count += 1,
+                Some(count) => *count += n,
                 None => {
-                    self.categories.insert(text.into(), 1);
+                    self.categories.insert(text.into(), n);
                     if self.categories.len() > CATEGORY_LIMIT {
                         self.overflow_categories();
                     }
@@ -166,10 +217,10 @@ impl ColumnAcc {
         if self.non_dates == 0 {
             match date_month(text) {
                 Some((year, month)) => {
-                    self.months.add(month_index(year, month), 1);
+                    self.months.add(month_index(year, month), n);
                 }
                 None => {
-                    self.non_dates += 1;
+                    self.non_dates += n;
                     self.months = Months::default();
                 }
             }
@@ -189,7 +240,9 @@ impl ColumnAcc {
     }
 
     /// Adds the statistics of another part of the same column.
-    pub fn merge(&mut self, other: ColumnAcc) {
+    pub fn merge(&mut self, mut other: ColumnAcc) {
+        self.flush_tally();
+        other.flush_tally();
         self.missing += other.missing;
         self.ints += other.ints;
         self.uints += other.uints;
@@ -254,7 +307,8 @@ impl ColumnAcc {
     /// What the statistics say about the column `name` of `rows` rows.
     /// `dtype` is the column's type in a typed file; `None` for CSV, where
     /// it is inferred as pandas does.
-    pub fn finish(self, name: &str, rows: u64, dtype: Option<Dtype>) -> ColumnProfile {
+    pub fn finish(mut self, name: &str, rows: u64, dtype: Option<Dtype>) -> ColumnProfile {
+        self.flush_tally();
         let from_csv = dtype.is_none();
         let dtype = dtype.unwrap_or_else(|| self.csv_dtype());
         let present = rows - self.missing;
@@ -476,6 +530,7 @@ impl ColumnProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn profile(name: &str, fields: &[&str]) -> ColumnProfile {
         let mut acc = ColumnAcc::default();
@@ -536,6 +591,87 @@ mod tests {
         assert!(profile("v", &["0", "2"]).legacy.is_none());
         assert!(profile("patient_id", &["0", "1"]).legacy.is_none());
         assert!(profile("v", &["a", "b"]).legacy.is_none());
+    }
+
+    /// A column of one of four shapes: a few tokens (flags, markers,
+    /// numbers pandas reads in odd ways), whole numbers, measurements with
+    /// zeros and gaps, or dates with gaps. Up to 6,000 distinct values, so
+    /// that the tally overflows in some columns.
+    fn column_fields() -> impl Strategy<Value = Vec<String>> {
+        let tokens = prop::sample::select(vec![
+            "",
+            "0",
+            "1",
+            "NA",
+            "True",
+            "false",
+            "2020-01-31",
+            "2021-02-29",
+            "x",
+            "1.5",
+            " 7 ",
+            "161925006.0",
+            "-0.0",
+            "1e3",
+            "1.#IND",
+        ])
+        .prop_map(String::from);
+        let shape = |kind: usize| -> BoxedStrategy<String> {
+            match kind {
+                0 => (0u32..6_000).prop_map(|i| i.to_string()).boxed(),
+                1 => (0u32..6_000)
+                    .prop_map(|i| match i % 3 {
+                        0 => "0.0".to_string(),
+                        1 => String::new(),
+                        _ => format!("{}.{}", i / 10, i % 97),
+                    })
+                    .boxed(),
+                _ => (0i64..6_000)
+                    .prop_map(|d| match d % 2 {
+                        0 => String::new(),
+                        _ => (chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap()
+                            + chrono::Duration::days(d * 7))
+                        .to_string(),
+                    })
+                    .boxed(),
+            }
+        };
+        (0usize..4).prop_flat_map(move |kind| {
+            let field = if kind == 3 {
+                tokens.clone().boxed()
+            } else {
+                prop_oneof![9 => shape(kind), 1 => tokens.clone()].boxed()
+            };
+            prop::collection::vec(field, 0..12_000)
+        })
+    }
+
+    fn comparable(p: ColumnProfile) -> impl PartialEq + std::fmt::Debug {
+        let numbers = p.numbers.as_ref().map(|n| (n.count(), n.atoms()));
+        (
+            p.dtype, p.kind, p.missing, p.legacy, p.values, p.distinct, p.months, numbers,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Counting fields through the tally gives the profile of counting
+        /// them one by one.
+        #[test]
+        fn the_tally_changes_no_figure(fields in column_fields()) {
+            let mut tallied = ColumnAcc::default();
+            let mut direct = ColumnAcc::default();
+            for field in &fields {
+                tallied.add_field(field.as_bytes());
+                direct.count_field(field.as_bytes(), 1);
+            }
+            let rows = fields.len() as u64;
+            prop_assert_eq!(
+                comparable(tallied.finish("c", rows, None)),
+                comparable(direct.finish("c", rows, None))
+            );
+        }
     }
 
     #[test]

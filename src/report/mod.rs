@@ -18,6 +18,7 @@ pub mod profile;
 pub mod scan;
 pub mod sketch;
 pub mod summary;
+pub mod tally;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -23,6 +23,7 @@ use rayon::prelude::*;
 
 use super::column::{ColumnAcc, Dtype};
 use crate::table::frame::render_cell;
+use crate::table::separators::separators;
 use crate::table::{Format, TableError, frame, gzip, gzip_members};
 
 /// Uncompressed bytes per CSV chunk.
@@ -169,7 +170,7 @@ fn parse_chunks(
 }
 
 fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ChunkError> {
-    if memchr::memchr(b'"', &chunk.bytes).is_none() {
+    if memchr::memchr(b'"', &chunk.bytes).is_none() && u32::try_from(chunk.bytes.len()).is_ok() {
         return parse_unquoted(chunk, columns);
     }
     let mut reader = csv::ReaderBuilder::new()
@@ -197,46 +198,38 @@ fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ChunkErr
     }
 }
 
-/// The common case, a chunk without a quote: one pass over the bytes,
-/// fields ending at commas and records at `\n`, `\r\n` or `\r`. Blank
-/// lines are skipped, as the csv crate and pandas skip them.
+/// The common case, a chunk without a quote: fields end at commas and
+/// records at `\n`, `\r\n` or `\r`. Blank lines are skipped, as the csv
+/// crate and pandas skip them.
 fn parse_unquoted(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ChunkError> {
     let bytes = chunk.bytes.as_slice();
     let mut rows = 0;
     let mut field = 0;
     let mut from = 0;
-    let mut i = 0;
-    while i <= bytes.len() {
-        let byte = bytes.get(i).copied().unwrap_or(b'\n');
-        if byte == b',' {
+    // The text ends as if with a newline.
+    for i in separators(bytes).chain([bytes.len()]) {
+        if bytes.get(i) == Some(&b',') {
             if let Some(column) = columns.get_mut(field) {
                 column.add_field(&bytes[from..i]);
             }
             field += 1;
-            from = i + 1;
-        } else if byte == b'\n' || byte == b'\r' {
-            if field > 0 || i > from {
-                if let Some(column) = columns.get_mut(field) {
-                    column.add_field(&bytes[from..i]);
-                }
-                if field + 1 != columns.len() {
-                    let start = bytes[..from]
-                        .iter()
-                        .rposition(|&b| b == b'\n' || b == b'\r');
-                    return Err(ChunkError::Fields {
-                        offset: chunk.offset + start.map_or(0, |p| p + 1) as u64,
-                        found: field + 1,
-                    });
-                }
-                rows += 1;
-                field = 0;
+        } else if field > 0 || i > from {
+            if let Some(column) = columns.get_mut(field) {
+                column.add_field(&bytes[from..i]);
             }
-            if byte == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
-                i += 1;
+            if field + 1 != columns.len() {
+                let start = bytes[..from]
+                    .iter()
+                    .rposition(|&b| b == b'\n' || b == b'\r');
+                return Err(ChunkError::Fields {
+                    offset: chunk.offset + start.map_or(0, |p| p + 1) as u64,
+                    found: field + 1,
+                });
             }
-            from = i + 1;
+            rows += 1;
+            field = 0;
         }
-        i += 1;
+        from = i + 1;
     }
     Ok(rows)
 }
@@ -293,12 +286,16 @@ impl<R: Read> Chunker<R> {
     }
 
     fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
-        let mut bytes = std::mem::take(&mut self.leftover);
+        let mut bytes = Vec::with_capacity(CHUNK);
+        bytes.append(&mut self.leftover);
         let mut want = CHUNK;
         loop {
             if !self.done && bytes.len() < want {
-                let need = (want - bytes.len()) as u64;
-                let read = (&mut self.input).take(need).read_to_end(&mut bytes)?;
+                let need = want - bytes.len();
+                bytes.reserve_exact(need);
+                let read = (&mut self.input)
+                    .take(need as u64)
+                    .read_to_end(&mut bytes)?;
                 self.done = read == 0;
             }
             if self.done {
@@ -484,10 +481,10 @@ fn feed(acc: &mut ColumnAcc, array: &dyn Array) -> Result<(), String> {
                     DataType::Timestamp(_, _) | DataType::Date64 => {
                         match super::cell::date_month(&text[..text.len().min(10)]) {
                             Some((year, month)) => acc.add_date(year, month),
-                            None => acc.add_text(&text),
+                            None => acc.add_text(&text, 1),
                         }
                     }
-                    _ => acc.add_text(&text),
+                    _ => acc.add_text(&text, 1),
                 }
             }
         }

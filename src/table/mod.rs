@@ -10,6 +10,7 @@ pub mod error;
 pub mod frame;
 pub mod gzip;
 pub mod gzip_members;
+pub mod separators;
 pub mod stata;
 pub mod text;
 
