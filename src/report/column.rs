@@ -446,15 +446,16 @@ fn number_label(key: Key) -> String {
     }
 }
 
-/// Counts by month: an array for 1800 to 2199, a map beyond.
+/// Counts by month: an array for 1900 to 2099 (small enough to stay in
+/// cache), a map beyond.
 #[derive(Clone, Debug, Default)]
 struct Months {
     dense: Vec<u64>,
     sparse: AHashMap<i32, u64>,
 }
 
-const DENSE_FROM: i32 = 1800 * 12;
-const DENSE_MONTHS: usize = 400 * 12;
+const DENSE_FROM: i32 = 1900 * 12;
+const DENSE_MONTHS: usize = 200 * 12;
 
 impl Months {
     fn add(&mut self, month: i32, count: u64) {

@@ -8,7 +8,7 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -58,6 +58,8 @@ pub fn scan(
 struct Chunk {
     offset: u64,
     bytes: Vec<u8>,
+    /// Whether the text holds a quote (and needs the full CSV parser).
+    quoted: bool,
 }
 
 fn scan_csv(
@@ -86,6 +88,7 @@ fn scan_csv(
     first.offset += header_end as u64;
 
     let width = names.len();
+    let recycle = chunks.recycler();
     let (sender, receiver) =
         sync_channel::<std::io::Result<Chunk>>(rayon::current_num_threads() + 2);
     let parts = std::thread::scope(|scope| {
@@ -104,7 +107,7 @@ fn scan_csv(
                 };
             }
         });
-        parse_chunks(receiver, width, on_rows)
+        parse_chunks(receiver, &recycle, width, on_rows)
     });
     let (rows, columns) = parts.map_err(|e| match e {
         ChunkError::Io(e) => io(e),
@@ -138,6 +141,7 @@ type Part = (u64, Option<Vec<ColumnAcc>>);
 
 fn parse_chunks(
     receiver: Receiver<std::io::Result<Chunk>>,
+    recycle: &Sender<Vec<u8>>,
     width: usize,
     on_rows: &(dyn Fn(u64) + Sync),
 ) -> Result<Part, ChunkError> {
@@ -150,6 +154,8 @@ fn parse_chunks(
                 let chunk = chunk.map_err(ChunkError::Io)?;
                 let mut columns = columns.unwrap_or_else(|| vec![ColumnAcc::default(); width]);
                 let read = parse_chunk(&chunk, &mut columns)?;
+                // The reader may be gone after an error; then it is dropped.
+                let _ = recycle.send(chunk.bytes);
                 on_rows(read);
                 Ok((rows + read, Some(columns)))
             },
@@ -170,7 +176,7 @@ fn parse_chunks(
 }
 
 fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ChunkError> {
-    if memchr::memchr(b'"', &chunk.bytes).is_none() && u32::try_from(chunk.bytes.len()).is_ok() {
+    if !chunk.quoted {
         return parse_unquoted(chunk, columns);
     }
     let mut reader = csv::ReaderBuilder::new()
@@ -268,57 +274,83 @@ fn line_at(path: &Path, gzip: bool, offset: u64) -> std::io::Result<u64> {
 }
 
 /// Cuts a stream of CSV text into chunks that end at record boundaries.
+///
+/// Chunks' buffers come back through [`Chunker::recycler`] once parsed and
+/// are read into again: their memory is already mapped and initialized,
+/// so a chunk costs no allocation, page faults or zeroing.
 struct Chunker<R> {
     input: R,
+    /// The start of a record cut off at the end of the last chunk.
     leftover: Vec<u8>,
     offset: u64,
     done: bool,
+    spare: Receiver<Vec<u8>>,
+    recycle: Sender<Vec<u8>>,
 }
 
 impl<R: Read> Chunker<R> {
     fn new(input: R) -> Self {
+        let (recycle, spare) = channel();
         Chunker {
             input,
             leftover: Vec::new(),
             offset: 0,
             done: false,
+            spare,
+            recycle,
         }
+    }
+
+    /// Where to send a chunk's bytes once they have been parsed.
+    fn recycler(&self) -> Sender<Vec<u8>> {
+        self.recycle.clone()
     }
 
     fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
-        let mut bytes = Vec::with_capacity(CHUNK);
-        bytes.append(&mut self.leftover);
-        let mut want = CHUNK;
+        let mut buffer = self.spare.try_recv().unwrap_or_default();
+        let mut want = CHUNK.max(self.leftover.len());
+        if buffer.len() < want {
+            // Zeroes only what was never initialized.
+            buffer.resize(want, 0);
+        }
+        let mut filled = self.leftover.len();
+        buffer[..filled].copy_from_slice(&self.leftover);
+        self.leftover.clear();
         loop {
-            if !self.done && bytes.len() < want {
-                let need = want - bytes.len();
-                bytes.reserve_exact(need);
-                let read = (&mut self.input)
-                    .take(need as u64)
-                    .read_to_end(&mut bytes)?;
-                self.done = read == 0;
+            while !self.done && filled < want {
+                match self.input.read(&mut buffer[filled..want]) {
+                    Ok(0) => self.done = true,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
             }
+            let text = &buffer[..filled];
+            let quoted = memchr::memchr(b'"', text).is_some();
             if self.done {
-                if bytes.is_empty() {
+                if filled == 0 {
                     return Ok(None);
                 }
-                return Ok(Some(self.emit(bytes)));
+                buffer.truncate(filled);
+                return Ok(Some(self.emit(buffer, quoted)));
             }
-            if bytes.len() >= want {
-                if let Some(end) = last_record_end(&bytes) {
-                    self.leftover = bytes.split_off(end);
-                    return Ok(Some(self.emit(bytes)));
-                }
-                // One record longer than a chunk: read more.
-                want *= 2;
+            if let Some(end) = last_record_end(text, quoted) {
+                let quoted = quoted && memchr::memchr(b'"', &text[..end]).is_some();
+                self.leftover.extend_from_slice(&text[end..]);
+                buffer.truncate(end);
+                return Ok(Some(self.emit(buffer, quoted)));
             }
+            // One record longer than a chunk: read more.
+            want *= 2;
+            buffer.resize(want, 0);
         }
     }
 
-    fn emit(&mut self, bytes: Vec<u8>) -> Chunk {
+    fn emit(&mut self, bytes: Vec<u8>, quoted: bool) -> Chunk {
         let chunk = Chunk {
             offset: self.offset,
             bytes,
+            quoted,
         };
         self.offset += chunk.bytes.len() as u64;
         chunk
@@ -339,17 +371,17 @@ fn record_end(bytes: &[u8]) -> Option<usize> {
 }
 
 /// The end (after its newline) of the last whole record of `bytes`, which
-/// starts at a record boundary.
-fn last_record_end(bytes: &[u8]) -> Option<usize> {
-    if memchr::memchr(b'"', bytes).is_none() {
+/// starts at a record boundary; `quoted` says whether it holds a quote.
+fn last_record_end(bytes: &[u8], quoted: bool) -> Option<usize> {
+    if !quoted {
         return memchr::memrchr(b'\n', bytes).map(|i| i + 1);
     }
-    let mut quoted = false;
+    let mut in_quotes = false;
     let mut end = None;
     for i in memchr::memchr2_iter(b'"', b'\n', bytes) {
         if bytes[i] == b'"' {
-            quoted = !quoted;
-        } else if !quoted {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
             end = Some(i + 1);
         }
     }
@@ -500,8 +532,9 @@ mod tests {
     fn chunks_end_at_record_boundaries_outside_quotes() {
         let text = b"a,b\n1,\"x\ny\"\n2,3\n4,5";
         assert_eq!(record_end(text), Some(4));
-        assert_eq!(last_record_end(&text[4..]), Some(12));
-        assert_eq!(last_record_end(b"1,\"open\n"), None);
+        assert_eq!(last_record_end(&text[4..], true), Some(12));
+        assert_eq!(last_record_end(b"1,\"open\n", true), None);
+        assert_eq!(last_record_end(b"1,2\n3,", false), Some(4));
         let mut chunker = Chunker::new(&text[..]);
         let chunk = chunker.next_chunk().unwrap().unwrap();
         assert_eq!(chunk.bytes, text);

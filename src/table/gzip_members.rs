@@ -33,6 +33,7 @@ pub fn open(path: &Path, threads: usize) -> io::Result<Box<dyn BufRead + Send>> 
             threads: threads.max(1),
             pending: Vec::new(),
             output: VecDeque::new(),
+            spare: Vec::new(),
             position: 0,
             streaming: None,
         },
@@ -46,6 +47,9 @@ struct MemberReader {
     pending: Vec<u8>,
     /// Inflated members not yet read, and how far into the first.
     output: VecDeque<Vec<u8>>,
+    /// Buffers of members already read, to inflate the next ones into
+    /// without allocating and zeroing memory again.
+    spare: Vec<Vec<u8>>,
     position: usize,
     streaming: Option<Box<dyn Read + Send>>,
 }
@@ -58,7 +62,7 @@ impl Read for MemberReader {
                 buf[..n].copy_from_slice(&member[self.position..self.position + n]);
                 self.position += n;
                 if self.position == member.len() {
-                    self.output.pop_front();
+                    self.spare.extend(self.output.pop_front());
                     self.position = 0;
                 }
                 if n > 0 {
@@ -109,7 +113,10 @@ impl MemberReader {
         let inflated = if members.is_empty() {
             None
         } else {
-            inflate_all(&members, self.threads)
+            let keep = self.spare.len().saturating_sub(members.len());
+            let mut buffers = self.spare.split_off(keep);
+            buffers.resize_with(members.len(), Vec::new);
+            inflate_all(&members, buffers, self.threads)
         };
         match inflated {
             Some(parts) => {
@@ -146,19 +153,23 @@ fn is_header(bytes: &[u8]) -> bool {
         && (bytes[9] <= 13 || bytes[9] == 255)
 }
 
-/// Inflates every member on up to `threads` threads, in order; `None` if
-/// any is not a whole, valid member.
-fn inflate_all(members: &[&[u8]], threads: usize) -> Option<Vec<Vec<u8>>> {
+/// Inflates every member on up to `threads` threads, in order, each into
+/// one of `buffers` (whatever they hold); `None` if any is not a whole,
+/// valid member.
+fn inflate_all(members: &[&[u8]], buffers: Vec<Vec<u8>>, threads: usize) -> Option<Vec<Vec<u8>>> {
     let per_thread = members.len().div_ceil(threads);
+    let mut buffers = buffers.into_iter();
     std::thread::scope(|scope| {
         let handles: Vec<_> = members
             .chunks(per_thread)
             .map(|group| {
+                let outputs: Vec<Vec<u8>> = buffers.by_ref().take(group.len()).collect();
                 scope.spawn(move || {
                     let mut decompressor = libdeflater::Decompressor::new();
                     group
                         .iter()
-                        .map(|member| inflate(&mut decompressor, member))
+                        .zip(outputs)
+                        .map(|(member, out)| inflate(&mut decompressor, member, out))
                         .collect::<Option<Vec<_>>>()
                 })
             })
@@ -171,7 +182,11 @@ fn inflate_all(members: &[&[u8]], threads: usize) -> Option<Vec<Vec<u8>>> {
     })
 }
 
-fn inflate(decompressor: &mut libdeflater::Decompressor, member: &[u8]) -> Option<Vec<u8>> {
+fn inflate(
+    decompressor: &mut libdeflater::Decompressor,
+    member: &[u8],
+    mut out: Vec<u8>,
+) -> Option<Vec<u8>> {
     if member.len() < 18 {
         return None;
     }
@@ -180,7 +195,7 @@ fn inflate(decompressor: &mut libdeflater::Decompressor, member: &[u8]) -> Optio
     if size > MAX_MEMBER {
         return None;
     }
-    let mut out = vec![0; size];
+    out.resize(size, 0);
     let written = decompressor.gzip_decompress(member, &mut out).ok()?;
     (written == size).then_some(out)
 }
