@@ -29,6 +29,10 @@ use crate::table::{Format, TableError, frame, gzip, gzip_members};
 /// Uncompressed bytes per CSV chunk.
 const CHUNK: usize = 2 << 20;
 
+/// Chunks waiting per parsing thread: enough to keep the workers busy while
+/// the reader inflates its next window of gzip members (about 16 MiB).
+const QUEUED_PER_THREAD: usize = 4;
+
 /// What one pass over a file gathered.
 pub struct Scan {
     /// Column names, in file order.
@@ -90,7 +94,7 @@ fn scan_csv(
     let width = names.len();
     let recycle = chunks.recycler();
     let (sender, receiver) =
-        sync_channel::<std::io::Result<Chunk>>(rayon::current_num_threads() + 2);
+        sync_channel::<std::io::Result<Chunk>>(QUEUED_PER_THREAD * rayon::current_num_threads() + 2);
     let parts = std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut next = Some(first);
