@@ -93,8 +93,9 @@ fn scan_csv(
 
     let width = names.len();
     let recycle = chunks.recycler();
-    let (sender, receiver) =
-        sync_channel::<std::io::Result<Chunk>>(QUEUED_PER_THREAD * rayon::current_num_threads() + 2);
+    let (sender, receiver) = sync_channel::<std::io::Result<Chunk>>(
+        QUEUED_PER_THREAD * rayon::current_num_threads() + 2,
+    );
     let parts = std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut next = Some(first);
