@@ -82,6 +82,11 @@ fn run_all_runs_the_flucats_project() {
         report.contains("nulldate_y"),
         "the report covers the joined columns"
     );
+    assert!(
+        report.contains("<title>Dataset Report: output/joined/input_2022-03-20.csv.gz</title>"),
+        "the report names its input as the study does, not by a work directory"
+    );
+    assert!(!report.contains(".cohortkit"));
 
     // The join is a real left join of the generated files.
     let (lhs_header, lhs_rows) = csv_gz(&p.join("output/input_2021-03-07.csv.gz"));

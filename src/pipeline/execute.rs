@@ -209,11 +209,14 @@ pub fn run(executor: &Executor, job: &Job) -> Finished {
     match executor {
         Executor::Native(Native::Joiner) => {
             let args = absolute_paths(&command_args(job.action), JOINER_PATHS, job.dir);
-            run_native(job, "cohort-joiner", &[], args)
+            run_native(job, "cohort-joiner", &[], args, &[])
         }
         Executor::Native(Native::Report) => {
             let args = absolute_paths(&command_args(job.action), REPORT_PATHS, job.dir);
-            run_native(job, "dataset-report", &[], args)
+            // The report names its input as the study does
+            // (`output/joined/…`), not by the action's work directory.
+            let unlogged = ["--relative-to".into(), job.dir.display().to_string()];
+            run_native(job, "dataset-report", &[], args, &unlogged)
         }
         Executor::Native(Native::GenerateCohort) => generate_cohort(job),
         Executor::Local { program, args } => run_process(job, program, args),
@@ -331,7 +334,13 @@ fn absolute_paths(args: &[String], options: &[PathOption], dir: &Path) -> Vec<St
 
 /// Runs a cohortkit command in-process with `--quiet` (every native tool
 /// has it); its error becomes the log.
-fn run_native(job: &Job, name: &str, prefix: &[&str], args: Vec<String>) -> Finished {
+fn run_native(
+    job: &Job,
+    name: &str,
+    prefix: &[&str],
+    args: Vec<String>,
+    unlogged: &[String],
+) -> Finished {
     let mut argv: Vec<String> = std::iter::once(name)
         .chain(prefix.iter().copied())
         .map(str::to_owned)
@@ -341,6 +350,7 @@ fn run_native(job: &Job, name: &str, prefix: &[&str], args: Vec<String>) -> Fini
     let dir_prefix = format!("{}/", job.dir.display());
     let command = shell::join(&argv).replace(&dir_prefix, "");
     job.log.line(&format!("cohortkit: {command}"));
+    argv.extend_from_slice(unlogged);
     let os_args: Vec<OsString> = argv.into_iter().map(OsString::from).collect();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         crate::cli::execute(name, os_args)
@@ -576,7 +586,7 @@ fn generate_cohort(job: &Job) -> Finished {
     for schema in schemas {
         let mut args = vec!["--schema".to_owned(), schema.to_string_lossy().into_owned()];
         args.extend(options.iter().cloned());
-        let finished = run_native(job, "cohortkit", &["generate"], args);
+        let finished = run_native(job, "cohortkit", &["generate"], args, &[]);
         if finished.exit_code != 0 {
             return finished;
         }

@@ -59,6 +59,10 @@ pub struct ReportArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Name input files in the report relative to this directory (the
+    /// pipeline passes the action's directory).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub relative_to: Option<PathBuf>,
 }
 
 /// Which name the report was invoked under (it sets the default SDC rule).
@@ -164,7 +168,12 @@ fn report_one(
     progress: &crate::progress::Rows,
 ) -> anyhow::Result<String> {
     let started = Instant::now();
-    let profile = profile::profile(&input.path, input.format, &|rows| progress.rows(rows))?;
+    let mut profile = profile::profile(&input.path, input.format, &|rows| progress.rows(rows))?;
+    if let Some(base) = &args.relative_to
+        && let Ok(relative) = profile.path.strip_prefix(base)
+    {
+        profile.path = relative.to_path_buf();
+    }
     let generated = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let report = summary::build(&profile, rule, generated);
     let html_path = args.output_dir.join(format!("{name}.html"));
