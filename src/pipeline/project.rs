@@ -47,6 +47,23 @@ impl Problem {
     }
 }
 
+/// Upstream's "Unexpected parameters (a, b) in PLACE" for the keys of
+/// `entries` that `known` rejects, at `line` or else at the first of them.
+pub(super) fn unexpected_parameters(
+    entries: &[yaml::Entry],
+    known: impl Fn(&str) -> bool,
+    place: &str,
+    line: Option<usize>,
+) -> Option<Problem> {
+    let unexpected: Vec<&yaml::Entry> = entries.iter().filter(|e| !known(&e.key)).collect();
+    let first = unexpected.first()?;
+    let names: Vec<&str> = unexpected.iter().map(|e| e.key.as_str()).collect();
+    Some(Problem::at(
+        line.unwrap_or(first.line),
+        format!("Unexpected parameters ({}) in {place}", names.join(", ")),
+    ))
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
@@ -213,21 +230,12 @@ pub fn parse(text: &str) -> Result<Project, Problems> {
     }
 
     let mut problems = Vec::new();
-    let unexpected: Vec<&str> = top
-        .iter()
-        .map(|e| e.key.as_str())
-        .filter(|k| !["version", "actions", "expectations"].contains(k))
-        .collect();
-    if !unexpected.is_empty() {
-        let line = top.iter().find(|e| e.key == unexpected[0]).map(|e| e.line);
-        problems.push(Problem {
-            message: format!(
-                "Unexpected parameters ({}) in project",
-                unexpected.join(", ")
-            ),
-            line,
-        });
-    }
+    problems.extend(unexpected_parameters(
+        top,
+        |k| ["version", "actions", "expectations"].contains(&k),
+        "project",
+        None,
+    ));
 
     let mut actions = Vec::new();
     let mut names = Vec::new();
@@ -306,20 +314,12 @@ fn action(id: &str, line: usize, node: &Node) -> Result<Action, Vec<Problem>> {
         }
     }
     let known = ["run", "outputs", "needs", "config", "dummy_data_file"];
-    let unexpected: Vec<&str> = entries
-        .iter()
-        .map(|e| e.key.as_str())
-        .filter(|k| !known.contains(k))
-        .collect();
-    if !unexpected.is_empty() {
-        problems.push(Problem::at(
-            line,
-            format!(
-                "Unexpected parameters ({}) in action {id}",
-                unexpected.join(", ")
-            ),
-        ));
-    }
+    problems.extend(unexpected_parameters(
+        entries,
+        |k| known.contains(&k),
+        &format!("action {id}"),
+        Some(line),
+    ));
 
     let run = node
         .get("run")
@@ -520,20 +520,12 @@ fn outputs(id: &str, node: &Node) -> Result<Vec<Output>, Vec<Problem>> {
         )]);
     };
     let mut problems = Vec::new();
-    let unexpected: Vec<&str> = entries
-        .iter()
-        .map(|e| e.key.as_str())
-        .filter(|k| Level::from_name(k).is_none())
-        .collect();
-    if !unexpected.is_empty() {
-        problems.push(Problem::at(
-            node.line,
-            format!(
-                "Unexpected parameters ({}) in `outputs` section for action {id}",
-                unexpected.join(", ")
-            ),
-        ));
-    }
+    problems.extend(unexpected_parameters(
+        entries,
+        |k| Level::from_name(k).is_some(),
+        &format!("`outputs` section for action {id}"),
+        Some(node.line),
+    ));
     let mut outputs = Vec::new();
     let mut any_level = false;
     for entry in entries {

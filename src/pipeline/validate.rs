@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::project::{Action, Problem, Problems, Project};
+use super::project::{Action, Problem, Problems, Project, unexpected_parameters};
 
 /// The population upstream uses when the version has no expectations.
 pub const DEFAULT_POPULATION: u64 = 1000;
@@ -115,20 +115,12 @@ fn expectations(project: &Project, problems: &mut Vec<Problem>) -> u64 {
         ));
         return DEFAULT_POPULATION;
     };
-    let unexpected: Vec<&str> = entries
-        .iter()
-        .map(|e| e.key.as_str())
-        .filter(|k| *k != "population_size")
-        .collect();
-    if !unexpected.is_empty() {
-        problems.push(Problem::at(
-            node.line,
-            format!(
-                "Unexpected parameters ({}) in project `expectations` section",
-                unexpected.join(", ")
-            ),
-        ));
-    }
+    problems.extend(unexpected_parameters(
+        entries,
+        |k| k == "population_size",
+        "project `expectations` section",
+        Some(node.line),
+    ));
     let Some(size) = node.get("population_size") else {
         problems.push(Problem::at(
             node.line,
