@@ -374,12 +374,7 @@ impl Bins {
 
     /// [`index`] at this width, without recomputing the power of ten.
     fn index(&self, value: f64) -> i64 {
-        let scaled = if self.exponent < 0 {
-            value * self.scale
-        } else {
-            value / self.scale
-        };
-        floor_to_i64(scaled)
+        scaled_index(value, self.exponent, self.scale)
     }
 
     fn coarsen_to(&mut self, exponent: i32) {
@@ -453,10 +448,15 @@ impl Bins {
 /// ten (multiplying for negative exponents) keeps values such as 0.3 in
 /// the bin their decimal text names.
 fn index(value: f64, exponent: i32) -> i64 {
+    scaled_index(value, exponent, 10f64.powi(exponent.abs()))
+}
+
+/// [`index`], given `scale` = 10^|exponent|.
+fn scaled_index(value: f64, exponent: i32, scale: f64) -> i64 {
     let scaled = if exponent < 0 {
-        value * 10f64.powi(-exponent)
+        value * scale
     } else {
-        value / 10f64.powi(exponent)
+        value / scale
     };
     floor_to_i64(scaled)
 }

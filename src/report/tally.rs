@@ -4,9 +4,10 @@
 //! categories, ages), so a field is classified once per distinct text
 //! rather than once per row: [`FieldTally`] counts short fields by their
 //! bytes in a small open-addressing table, and hands the (text, count)
-//! pairs over when asked or when it fills up. A column with many distinct
-//! values (measurements, identifiers) overflows within its first few
-//! thousand rows and is classified field by field from then on.
+//! pairs over when drained. A column with many distinct values
+//! (measurements, identifiers) overflows the tally within its first few
+//! thousand rows; its owner drains it then and classifies the column field
+//! by field from then on.
 
 /// Fields longer than this are not tallied.
 pub const MAX_LEN: usize = 24;
