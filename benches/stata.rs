@@ -6,8 +6,8 @@ use std::hint::black_box;
 use std::path::Path;
 
 use cohortkit::table::Format;
-use cohortkit::table::frame::read_csv_typed;
 use cohortkit::table::stata;
+use cohortkit::table::typed_csv::read_csv_typed;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const COPIES: usize = 50;

@@ -320,7 +320,7 @@ fn typed_files_are_reported_like_their_csv() {
     let csv = joined("input_2020-03-15");
     let dir = tempfile::tempdir().unwrap();
     let parquet = dir.path().join("input_2020-03-15.parquet");
-    let batch = frame::read_csv_typed(&csv, Format::CsvGz).unwrap();
+    let batch = cohortkit::table::typed_csv::read_csv_typed(&csv, Format::CsvGz).unwrap();
     let mut writer =
         frame::FrameWriter::create(&parquet, Format::Parquet, batch.schema(), 6).unwrap();
     writer.write(&batch).unwrap();

@@ -16,7 +16,8 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use cohortkit::table::Format;
-use cohortkit::table::frame::{FrameWriter, render_cell};
+use cohortkit::table::frame::FrameWriter;
+use cohortkit::table::render::render_cell;
 use cohortkit::table::stata;
 use serde_json::Value;
 

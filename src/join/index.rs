@@ -10,7 +10,8 @@ use csv::ByteRecord;
 use super::key::{DuplicateKey, Key, KeyMap};
 use super::names::KEY;
 use crate::table::csv::{CsvSource, write_field};
-use crate::table::frame::{self, BatchSource, render_cell};
+use crate::table::frame::{self, BatchSource};
+use crate::table::render::render_cell;
 use crate::table::{Format, TableError};
 
 /// The rhs rows already encoded as CSV text, each as `,f1,f2,...`, ready to

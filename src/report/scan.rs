@@ -22,7 +22,7 @@ use csv::ByteRecord;
 use rayon::prelude::*;
 
 use super::column::{ColumnAcc, Dtype};
-use crate::table::frame::render_cell;
+use crate::table::render::render_cell;
 use crate::table::separators::separators;
 use crate::table::{Format, TableError, frame, gzip, gzip_members};
 

@@ -1,29 +1,19 @@
 //! Columnar cohort files as Arrow record batches: Arrow IPC (`.feather`,
-//! `.arrow`), Parquet and Stata, plus CSV read with pandas-like column types
-//! for joining to columnar files.
+//! `.arrow`), Parquet and Stata (and CSV, typed by [`super::typed_csv`]).
 
 use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
-    UInt32Type, UInt64Type,
-};
-use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::RecordBatch;
 use arrow_ipc::writer::{FileWriter, IpcWriteOptions};
-use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
-use csv::ByteRecord;
+use arrow_schema::{ArrowError, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use super::atomic::AtomicFile;
-use super::csv::CsvSource;
 use super::gzip::Sink;
-use super::text::{write_python_float, write_python_float32};
 use super::{Format, TableError, stata};
 
 /// Rows per batch when reading Parquet.
@@ -55,7 +45,7 @@ fn arrow_error(path: &Path, error: ArrowError) -> TableError {
 }
 
 /// Opens a file of any format as record batches. CSV is read whole, with
-/// column types inferred as by [`read_csv_typed`].
+/// column types inferred as by [`super::typed_csv::read_csv_typed`].
 pub fn read(path: &Path, format: Format) -> Result<BatchSource, TableError> {
     let open = || File::open(path).map_err(|e| TableError::io(path, false, e));
     let owned = path.to_path_buf();
@@ -84,7 +74,7 @@ pub fn read(path: &Path, format: Format) -> Result<BatchSource, TableError> {
             })
         }
         Format::Dta | Format::DtaGz => single(stata::read(path, format.is_gzip())?),
-        Format::Csv | Format::CsvGz => single(read_csv_typed(path, format)?),
+        Format::Csv | Format::CsvGz => single(super::typed_csv::read_csv_typed(path, format)?),
     }
 }
 
@@ -224,187 +214,4 @@ impl FrameWriter {
 /// The column names of a schema, in order.
 pub fn column_names(schema: &Schema) -> Vec<String> {
     schema.fields().iter().map(|f| f.name().clone()).collect()
-}
-
-/// Appends one cell as pandas `to_csv` would print it; nothing for a null.
-pub fn render_cell(array: &dyn Array, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
-    if array.is_null(row) {
-        return Ok(());
-    }
-    let mut int = |v: i128| out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-    match array.data_type() {
-        DataType::Int8 => int(array.as_primitive::<Int8Type>().value(row) as i128),
-        DataType::Int16 => int(array.as_primitive::<Int16Type>().value(row) as i128),
-        DataType::Int32 => int(array.as_primitive::<Int32Type>().value(row) as i128),
-        DataType::Int64 => int(array.as_primitive::<Int64Type>().value(row) as i128),
-        DataType::UInt8 => int(array.as_primitive::<UInt8Type>().value(row) as i128),
-        DataType::UInt16 => int(array.as_primitive::<UInt16Type>().value(row) as i128),
-        DataType::UInt32 => int(array.as_primitive::<UInt32Type>().value(row) as i128),
-        DataType::UInt64 => int(array.as_primitive::<UInt64Type>().value(row) as i128),
-        DataType::Float32 => {
-            write_python_float32(out, array.as_primitive::<Float32Type>().value(row))
-        }
-        DataType::Float64 => {
-            write_python_float(out, array.as_primitive::<Float64Type>().value(row))
-        }
-        DataType::Boolean => out.extend_from_slice(if array.as_boolean().value(row) {
-            b"True"
-        } else {
-            b"False"
-        }),
-        DataType::Utf8 => out.extend_from_slice(array.as_string::<i32>().value(row).as_bytes()),
-        DataType::LargeUtf8 => {
-            out.extend_from_slice(array.as_string::<i64>().value(row).as_bytes())
-        }
-        DataType::Utf8View => out.extend_from_slice(array.as_string_view().value(row).as_bytes()),
-        DataType::Date32 => {
-            let days = array
-                .as_primitive::<arrow_array::types::Date32Type>()
-                .value(row);
-            let date = chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163)
-                .ok_or_else(|| format!("date {days} days from 1970 is out of range"))?;
-            out.extend_from_slice(date.format("%Y-%m-%d").to_string().as_bytes());
-        }
-        DataType::Timestamp(unit, _) => {
-            let value = match unit {
-                TimeUnit::Second => {
-                    array
-                        .as_primitive::<arrow_array::types::TimestampSecondType>()
-                        .value(row)
-                        * 1_000_000_000
-                }
-                TimeUnit::Millisecond => {
-                    array
-                        .as_primitive::<arrow_array::types::TimestampMillisecondType>()
-                        .value(row)
-                        * 1_000_000
-                }
-                TimeUnit::Microsecond => {
-                    array
-                        .as_primitive::<arrow_array::types::TimestampMicrosecondType>()
-                        .value(row)
-                        * 1_000
-                }
-                TimeUnit::Nanosecond => array
-                    .as_primitive::<arrow_array::types::TimestampNanosecondType>()
-                    .value(row),
-            };
-            let time = chrono::DateTime::from_timestamp_nanos(value).naive_utc();
-            let text = if time.time() == chrono::NaiveTime::MIN {
-                time.format("%Y-%m-%d").to_string()
-            } else {
-                time.format("%Y-%m-%d %H:%M:%S").to_string()
-            };
-            out.extend_from_slice(text.as_bytes());
-        }
-        DataType::Dictionary(_, _) => {
-            let dict = array.as_any_dictionary();
-            let key = dict.normalized_keys()[row];
-            render_cell(dict.values().as_ref(), key, out)?;
-        }
-        other => return Err(format!("cannot write a column of type {other} as CSV text")),
-    }
-    Ok(())
-}
-
-/// Reads a whole CSV file into one batch with the column types pandas
-/// `read_csv` would give: a column whose non-empty values are all integers
-/// (without leading zeros) is `Int64`, all numbers `Float64`, otherwise text.
-/// Empty fields are nulls.
-pub fn read_csv_typed(path: &Path, format: Format) -> Result<RecordBatch, TableError> {
-    let mut source = CsvSource::open(path, format)?;
-    let names = source.column_names();
-    let mut columns: Vec<Vec<Option<Box<[u8]>>>> = vec![Vec::new(); names.len()];
-    let mut record = ByteRecord::new();
-    while source.read_record(&mut record)? {
-        for (column, field) in columns.iter_mut().zip(record.iter()) {
-            column.push((!field.is_empty()).then(|| field.into()));
-        }
-    }
-    let mut fields = Vec::with_capacity(names.len());
-    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(names.len());
-    for (name, column) in names.into_iter().zip(columns) {
-        let array = infer_column(&column);
-        fields.push(Field::new(name, array.data_type().clone(), true));
-        arrays.push(array);
-    }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| arrow_error(path, e))
-}
-
-fn infer_column(values: &[Option<Box<[u8]>>]) -> ArrayRef {
-    fn text(v: &[u8]) -> Option<&str> {
-        std::str::from_utf8(v).ok()
-    }
-    let as_int = |v: &[u8]| -> Option<i64> {
-        let digits = v.strip_prefix(b"-").unwrap_or(v);
-        if digits.len() > 1 && digits[0] == b'0' {
-            return None;
-        }
-        text(v)?.parse().ok()
-    };
-    let present = || values.iter().flatten();
-    if present().next().is_some() && present().all(|v| as_int(v).is_some()) {
-        return Arc::new(
-            values
-                .iter()
-                .map(|v| v.as_deref().and_then(as_int))
-                .collect::<Int64Array>(),
-        );
-    }
-    // Leading zeros (`007`, `00.5`) would be lost as numbers: keep such columns as text.
-    let as_float = |v: &[u8]| {
-        let digits = v.strip_prefix(b"-").unwrap_or(v);
-        let leading_zero = digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit();
-        if leading_zero {
-            return None;
-        }
-        text(v).and_then(|t| t.parse::<f64>().ok())
-    };
-    if present().all(|v| as_float(v).is_some()) {
-        return Arc::new(
-            values
-                .iter()
-                .map(|v| v.as_deref().and_then(as_float))
-                .collect::<Float64Array>(),
-        );
-    }
-    Arc::new(
-        values
-            .iter()
-            .map(|v| v.as_deref().map(String::from_utf8_lossy))
-            .collect::<StringArray>(),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_columns_get_pandas_like_types() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.csv");
-        std::fs::write(&path, "i,f,s,z,e\n1,1.5,a,007,\n,2,b,1,\n3,,c,2,\n").unwrap();
-        let batch = read_csv_typed(&path, Format::Csv).unwrap();
-        let types: Vec<_> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.data_type().clone())
-            .collect();
-        assert_eq!(
-            types,
-            [
-                DataType::Int64,
-                DataType::Float64,
-                DataType::Utf8,
-                DataType::Utf8,
-                DataType::Float64
-            ]
-        );
-        assert_eq!(batch.column(0).null_count(), 1);
-        let mut out = Vec::new();
-        render_cell(batch.column(3).as_ref(), 0, &mut out).unwrap();
-        assert_eq!(out, b"007");
-    }
 }

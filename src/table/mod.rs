@@ -10,9 +10,11 @@ pub mod error;
 pub mod frame;
 pub mod gzip;
 pub mod gzip_members;
+pub mod render;
 pub mod separators;
 pub mod stata;
 pub mod text;
+pub mod typed_csv;
 
 use std::path::Path;
 

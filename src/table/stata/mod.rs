@@ -122,7 +122,7 @@ mod tests {
         (0..array.len())
             .map(|row| {
                 let mut text = Vec::new();
-                crate::table::frame::render_cell(array.as_ref(), row, &mut text).unwrap();
+                crate::table::render::render_cell(array.as_ref(), row, &mut text).unwrap();
                 let text = String::from_utf8(text).unwrap();
                 (!text.is_empty()).then(|| text.trim_end_matches(".0").parse().unwrap())
             })
