@@ -455,7 +455,7 @@ fn header_of(path: &Path) -> anyhow::Result<Vec<String>> {
         )
     })?;
     if format.is_csv() {
-        return Ok(crate::table::csv::CsvSource::open(path, format)?.column_names());
+        return Ok(crate::table::csv::CsvSource::open(path, format)?.utf8_names()?);
     }
     let source = crate::table::frame::read(path, format)?;
     Ok(crate::table::frame::column_names(&source.schema))

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::{Field, Schema, SchemaRef};
 
-use super::index::{BatchIndex, key_at, key_position};
-use super::names::joined_names;
+use super::index::{BatchIndex, cell_error, key_at, key_position};
+use super::names::KEY;
+use super::names::joined_text_names;
 use super::stats::FileStats;
 use crate::progress::Rows;
 use crate::table::frame::{self, FrameWriter};
+use crate::table::render::ColumnText;
 use crate::table::{Format, TableError};
 
 /// Joins one columnar lhs file to the rhs columns, writing `dest`
@@ -30,7 +32,7 @@ pub fn join_frame(
     let rhs_schema = index.batch.schema();
     let rhs_names = frame::column_names(&rhs_schema);
     let names =
-        joined_names(&lhs_names, &rhs_names).map_err(|m| TableError::invalid(lhs, None, m))?;
+        joined_text_names(&lhs_names, &rhs_names).map_err(|m| TableError::invalid(lhs, None, m))?;
     let fields: Vec<Field> = source
         .schema
         .fields()
@@ -51,10 +53,12 @@ pub fn join_frame(
     let mut cell = Vec::new();
     for batch in source.batches {
         let batch = batch?;
-        let key_column = batch.column(key_index);
+        let key_column = ColumnText::new(batch.column(key_index).as_ref())
+            .map_err(|m| TableError::invalid(lhs, None, format!("column {KEY:?}: {m}")))?;
         let mut rows = Vec::with_capacity(batch.num_rows());
         for row in 0..batch.num_rows() {
-            let key = key_at(key_column.as_ref(), row, &mut cell, lhs)?;
+            let key = key_at(&key_column, row, &mut cell)
+                .map_err(|m| cell_error(lhs, KEY, stats.rows as usize + row, m))?;
             rows.push(key.and_then(|k| index.row(&k)));
         }
         let matched = rows.iter().flatten().count() as u64;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
 use csv::ByteRecord;
 
@@ -11,13 +11,13 @@ use super::key::{DuplicateKey, Key, KeyMap};
 use super::names::KEY;
 use crate::table::csv::{CsvSource, write_field};
 use crate::table::frame::{self, BatchSource};
-use crate::table::render::render_cell;
+use crate::table::render::ColumnText;
 use crate::table::{Format, TableError};
 
 /// The rhs rows already encoded as CSV text, each as `,f1,f2,...`, ready to
 /// be appended to an lhs row.
 pub struct TextIndex {
-    columns: Vec<String>,
+    columns: Vec<Vec<u8>>,
     keys: KeyMap,
     arena: Vec<u8>,
     offsets: Vec<usize>,
@@ -36,7 +36,7 @@ impl TextIndex {
 
     fn from_csv(path: &Path, format: Format) -> Result<TextIndex, TableError> {
         let mut source = CsvSource::open(path, format)?;
-        let names = source.column_names();
+        let names: Vec<Vec<u8>> = source.header().iter().map(<[u8]>::to_vec).collect();
         let key_index = key_position(path, &names)?;
         let mut index = TextIndex::new(without_key(&names, key_index));
         let mut record = ByteRecord::new();
@@ -49,36 +49,38 @@ impl TextIndex {
         Ok(index)
     }
 
+    /// Renders every rhs cell once, as pandas would print it. The whole file
+    /// is one batch: pandas chooses some formats per column (timestamps'
+    /// fraction digits), so each column is prepared whole.
     fn from_batches(path: &Path, source: BatchSource) -> Result<TextIndex, TableError> {
-        let names = frame::column_names(&source.schema);
+        let whole = source.concat()?;
+        let names = frame::column_names(&whole.schema());
         let key_index = key_position(path, &names)?;
-        let mut index = TextIndex::new(without_key(&names, key_index));
-        let mut row_number = 0u64;
+        let bytes: Vec<Vec<u8>> = names.iter().map(|n| n.clone().into_bytes()).collect();
+        let mut index = TextIndex::new(without_key(&bytes, key_index));
+        let columns = prepare_columns(path, &whole)?;
         let mut cells: Vec<Vec<u8>> = vec![Vec::new(); names.len()];
-        for batch in source.batches {
-            let batch = batch?;
-            for row in 0..batch.num_rows() {
-                row_number += 1;
-                for (cell, column) in cells.iter_mut().zip(batch.columns()) {
-                    cell.clear();
-                    render_cell(column.as_ref(), row, cell)
-                        .map_err(|m| TableError::invalid(path, None, m))?;
-                }
-                let key = Key::parse(&cells[key_index]);
-                let fields = cells.iter().enumerate().filter(|(i, _)| *i != key_index);
-                index.push(
-                    key,
-                    row_number,
-                    fields.map(|(_, f)| f.as_slice()),
-                    path,
-                    "rows",
-                )?;
+        for row in 0..whole.num_rows() {
+            for (i, (cell, column)) in cells.iter_mut().zip(&columns).enumerate() {
+                cell.clear();
+                column
+                    .write(row, cell)
+                    .map_err(|m| cell_error(path, &names[i], row, m))?;
             }
+            let key = Key::parse(&cells[key_index]);
+            let fields = cells.iter().enumerate().filter(|(i, _)| *i != key_index);
+            index.push(
+                key,
+                row as u64 + 1,
+                fields.map(|(_, f)| f.as_slice()),
+                path,
+                "rows",
+            )?;
         }
         Ok(index)
     }
 
-    fn new(columns: Vec<String>) -> TextIndex {
+    fn new(columns: Vec<Vec<u8>>) -> TextIndex {
         let empty = vec![b','; columns.len()];
         TextIndex {
             columns,
@@ -111,8 +113,8 @@ impl TextIndex {
         Ok(())
     }
 
-    /// The rhs column names, less the key.
-    pub fn columns(&self) -> &[String] {
+    /// The rhs column names, less the key, as bytes.
+    pub fn columns(&self) -> &[Vec<u8>] {
         &self.columns
     }
 
@@ -141,11 +143,14 @@ impl BatchIndex {
         let whole = frame::read(path, format)?.concat()?;
         let names = frame::column_names(&whole.schema());
         let key_index = key_position(path, &names)?;
-        let key_column = whole.column(key_index);
+        let key_column = ColumnText::new(whole.column(key_index).as_ref())
+            .map_err(|m| TableError::invalid(path, None, format!("column {KEY:?}: {m}")))?;
         let mut keys = KeyMap::with_capacity(whole.num_rows());
         let mut cell = Vec::new();
         for row in 0..whole.num_rows() {
-            if let Some(key) = key_at(key_column.as_ref(), row, &mut cell, path)? {
+            let key =
+                key_at(&key_column, row, &mut cell).map_err(|m| cell_error(path, KEY, row, m))?;
+            if let Some(key) = key {
                 keys.insert(key, row as u32, row as u64 + 1)
                     .map_err(|d| duplicate_error(path, d, "rows"))?;
             }
@@ -169,29 +174,58 @@ impl BatchIndex {
 /// The id in row `row` of an Arrow key column, read as its CSV text would
 /// be (so `123`, `123.0` and ` 123 ` agree across formats); `cell` is
 /// scratch space.
-pub fn key_at(
-    column: &dyn Array,
-    row: usize,
-    cell: &mut Vec<u8>,
-    path: &Path,
-) -> Result<Option<Key>, TableError> {
+pub fn key_at(column: &ColumnText, row: usize, cell: &mut Vec<u8>) -> Result<Option<Key>, String> {
     cell.clear();
-    render_cell(column, row, cell).map_err(|m| TableError::invalid(path, None, m))?;
+    column.write(row, cell)?;
     Ok(Key::parse(cell))
 }
 
-/// Where the key column is, or an error listing the columns there are.
-pub fn key_position(path: &Path, names: &[String]) -> Result<usize, TableError> {
-    names.iter().position(|n| n == KEY).ok_or_else(|| {
-        TableError::invalid(
-            PathBuf::from(path),
-            None,
-            format!("no {KEY} column; its columns are: {}", names.join(", ")),
-        )
-    })
+/// Every column of `batch`, prepared to be written as text.
+fn prepare_columns<'a>(
+    path: &Path,
+    batch: &'a RecordBatch,
+) -> Result<Vec<ColumnText<'a>>, TableError> {
+    let schema = batch.schema();
+    batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(array, field)| {
+            ColumnText::new(array.as_ref()).map_err(|m| {
+                TableError::invalid(path, None, format!("column {:?}: {m}", field.name()))
+            })
+        })
+        .collect()
 }
 
-fn without_key(names: &[String], key_index: usize) -> Vec<String> {
+/// A value that cannot be written as text: the file, column and row.
+pub fn cell_error(path: &Path, column: &str, row: usize, message: String) -> TableError {
+    TableError::invalid(
+        path,
+        None,
+        format!("column {column:?}, row {}: {message}", row + 1),
+    )
+}
+
+/// Where the key column is, or an error listing the columns there are.
+pub fn key_position<N: AsRef<[u8]>>(path: &Path, names: &[N]) -> Result<usize, TableError> {
+    names
+        .iter()
+        .position(|n| n.as_ref() == KEY.as_bytes())
+        .ok_or_else(|| {
+            let names: Vec<String> = names
+                .iter()
+                .map(|n| n.as_ref().escape_ascii().to_string())
+                .collect();
+            TableError::invalid(
+                PathBuf::from(path),
+                None,
+                format!("no {KEY} column; its columns are: {}", names.join(", ")),
+            )
+        })
+}
+
+fn without_key<N: Clone>(names: &[N], key_index: usize) -> Vec<N> {
     names
         .iter()
         .enumerate()

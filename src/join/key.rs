@@ -1,4 +1,6 @@
-//! Patient ids as join keys: `123`, `123.0` and ` 123 ` are the same key.
+//! Patient ids as join keys. pandas matches ids by value when it reads them
+//! as numbers, so `123`, `123.0`, `+123`, `1.23e2` and ` 123 ` are one key
+//! here too; other ids match as text (trimmed).
 
 use std::collections::HashMap;
 
@@ -7,9 +9,10 @@ use ahash::RandomState;
 /// A normalised patient id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Key {
-    /// An id that is an integer (also when written `123.0` or ` 123 `).
+    /// An id whose value is an integer that fits an `i64`, however written.
     Int(i64),
-    /// Any other id, trimmed.
+    /// Any other id: a number in one canonical form (`1.5` for `1.50`,
+    /// `1e20` for `100000000000000000000`), else the text, trimmed.
     Text(Box<[u8]>),
 }
 
@@ -20,8 +23,11 @@ impl Key {
         if text.is_empty() {
             return None;
         }
-        Some(match parse_integer(text) {
-            Some(value) => Key::Int(value),
+        Some(match Decimal::parse(text) {
+            Some(number) => match number.to_i64() {
+                Some(value) => Key::Int(value),
+                None => Key::Text(number.canonical().into_bytes().into()),
+            },
             None => Key::Text(text.into()),
         })
     }
@@ -31,32 +37,93 @@ impl std::fmt::Display for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Key::Int(v) => write!(f, "{v}"),
-            Key::Text(t) => write!(f, "{}", String::from_utf8_lossy(t)),
+            Key::Text(t) => write!(f, "{}", t.escape_ascii()),
         }
     }
 }
 
-/// `123`, `+123`, `-5`, `123.0`, `123.000`; not `1.5`, not `1e3`.
-fn parse_integer(text: &[u8]) -> Option<i64> {
-    let (int_part, frac) = match memchr::memchr(b'.', text) {
-        Some(i) => (&text[..i], &text[i + 1..]),
-        None => (text, &b""[..]),
-    };
-    if !frac.iter().all(|&b| b == b'0') {
-        return None;
+/// A decimal number as written: sign, significant digits (no leading or
+/// trailing zeros) and the power of ten of the last digit.
+struct Decimal {
+    negative: bool,
+    digits: Vec<u8>,
+    exponent: i64,
+}
+
+impl Decimal {
+    /// `123`, `+5`, `-0.50`, `1.23e2`, `.5`; not `0x1f`, `nan`, `1_000`.
+    fn parse(text: &[u8]) -> Option<Decimal> {
+        let (negative, body) = match text.first()? {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let (mantissa, exponent) = match memchr::memchr2(b'e', b'E', body) {
+            Some(i) => {
+                let exponent = std::str::from_utf8(&body[i + 1..]).ok()?;
+                let digits = exponent.strip_prefix(['-', '+']).unwrap_or(exponent);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                // Exponents this large are no patient id; keep them as text.
+                (
+                    &body[..i],
+                    exponent.parse::<i64>().ok().filter(|e| e.abs() < 1 << 20)?,
+                )
+            }
+            None => (body, 0),
+        };
+        let (int_part, frac_part) = match memchr::memchr(b'.', mantissa) {
+            Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
+            None => (mantissa, &b""[..]),
+        };
+        let digits_only = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+        if int_part.len() + frac_part.len() == 0
+            || !digits_only(int_part)
+            || !digits_only(frac_part)
+        {
+            return None;
+        }
+        let mut digits: Vec<u8> = int_part.iter().chain(frac_part).copied().collect();
+        let mut exponent = exponent - frac_part.len() as i64;
+        let leading = digits.iter().take_while(|&&d| d == b'0').count();
+        digits.drain(..leading);
+        while digits.last() == Some(&b'0') {
+            digits.pop();
+            exponent += 1;
+        }
+        Some(Decimal {
+            negative: negative && !digits.is_empty(),
+            digits,
+            exponent,
+        })
     }
-    let digits = int_part
-        .strip_prefix(b"-")
-        .or_else(|| int_part.strip_prefix(b"+"))
-        .unwrap_or(int_part);
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
+
+    /// The value, when it is an integer that fits an `i64`.
+    fn to_i64(&self) -> Option<i64> {
+        if self.digits.is_empty() {
+            return Some(0);
+        }
+        if self.exponent < 0 || self.digits.len() as i64 + self.exponent > 19 {
+            return None;
+        }
+        let mut value: i128 = 0;
+        for &d in &self.digits {
+            value = value * 10 + i128::from(d - b'0');
+        }
+        value *= 10i128.pow(self.exponent as u32);
+        if self.negative {
+            value = -value;
+        }
+        i64::try_from(value).ok()
     }
-    std::str::from_utf8(int_part)
-        .ok()?
-        .trim_start_matches('+')
-        .parse()
-        .ok()
+
+    /// One spelling for every way of writing the same number.
+    fn canonical(&self) -> String {
+        let sign = if self.negative { "-" } else { "" };
+        let digits = std::str::from_utf8(&self.digits).expect("ASCII digits");
+        format!("{sign}{digits}e{}", self.exponent)
+    }
 }
 
 /// Two rows of the per-patient file with the same id.
@@ -131,11 +198,34 @@ mod tests {
 
     #[test]
     fn integer_ids_match_however_written() {
-        for raw in ["123", "123.0", " 123 ", "+123", "123.000"] {
+        for raw in [
+            "123", "123.0", " 123 ", "+123", "123.000", "1.23e2", "12300E-2", "0123",
+        ] {
             assert_eq!(Key::parse(raw.as_bytes()), Some(Key::Int(123)), "{raw}");
         }
-        assert_eq!(Key::parse(b"1.5"), Some(Key::Text(b"1.5"[..].into())));
+        assert_eq!(Key::parse(b"7e0"), Key::parse(b"7"));
+        assert_eq!(Key::parse(b"-0.0"), Some(Key::Int(0)));
+        assert_eq!(Key::parse(b"1.5"), Key::parse(b"1.50"));
+        assert_eq!(Key::parse(b"100000000000000000000"), Key::parse(b"1e+20"));
+        assert_ne!(Key::parse(b"1.5"), Key::parse(b"15"));
         assert_eq!(Key::parse(b" abc "), Some(Key::Text(b"abc"[..].into())));
+        for text in [
+            "0x1f",
+            "nan",
+            "inf",
+            "1_000",
+            "1e",
+            "e5",
+            ".",
+            "-",
+            "1e99999999",
+        ] {
+            assert_eq!(
+                Key::parse(text.as_bytes()),
+                Some(Key::Text(text.as_bytes().into())),
+                "{text}"
+            );
+        }
         assert_eq!(Key::parse(b"  "), None);
     }
 

@@ -6,36 +6,50 @@ pub const KEY: &str = "patient_id";
 /// The joined file's column names: every lhs column in order, then every rhs
 /// column but the key. A non-key name in both files becomes `NAME_x` on the
 /// lhs side and `NAME_y` on the rhs side, in place, as pandas `merge` does.
-/// Fails when the result would hold the same name twice.
-pub fn joined_names(lhs: &[String], rhs_without_key: &[String]) -> Result<Vec<String>, String> {
+/// Names are compared and kept as bytes, so a CSV header that is not UTF-8
+/// passes through unchanged. Fails when the result would hold the same
+/// name twice.
+pub fn joined_names<N: AsRef<[u8]>>(
+    lhs: &[N],
+    rhs_without_key: &[N],
+) -> Result<Vec<Vec<u8>>, String> {
+    let lhs: Vec<&[u8]> = lhs.iter().map(AsRef::as_ref).collect();
+    let rhs: Vec<&[u8]> = rhs_without_key.iter().map(AsRef::as_ref).collect();
     let clashes =
-        |name: &String| name != KEY && lhs.contains(name) && rhs_without_key.contains(name);
-    let mut names: Vec<String> = lhs
-        .iter()
-        .map(|n| {
-            if clashes(n) {
-                format!("{n}_x")
-            } else {
-                n.clone()
-            }
-        })
-        .collect();
-    names.extend(rhs_without_key.iter().map(|n| {
-        if clashes(n) {
-            format!("{n}_y")
+        |name: &[u8]| name != KEY.as_bytes() && lhs.contains(&name) && rhs.contains(&name);
+    let suffixed = |name: &[u8], suffix: &[u8]| -> Vec<u8> {
+        if clashes(name) {
+            [name, suffix].concat()
         } else {
-            n.clone()
+            name.to_vec()
         }
-    }));
+    };
+    let names: Vec<Vec<u8>> = lhs
+        .iter()
+        .map(|n| suffixed(n, b"_x"))
+        .chain(rhs.iter().map(|n| suffixed(n, b"_y")))
+        .collect();
     let mut seen = std::collections::HashSet::new();
     for name in &names {
         if !seen.insert(name) {
             return Err(format!(
-                "the joined file would have two columns named {name:?}; rename one in an input"
+                "the joined file would have two columns named \"{}\"; rename one in an input",
+                name.escape_ascii()
             ));
         }
     }
     Ok(names)
+}
+
+/// [`joined_names`] of text names (Arrow schemas), as text.
+pub fn joined_text_names(
+    lhs: &[String],
+    rhs_without_key: &[String],
+) -> Result<Vec<String>, String> {
+    Ok(joined_names(lhs, rhs_without_key)?
+        .into_iter()
+        .map(|name| String::from_utf8(name).expect("UTF-8 names with ASCII suffixes"))
+        .collect())
 }
 
 #[cfg(test)]
@@ -51,8 +65,25 @@ mod tests {
         let lhs = strings(&["a", "nulldate", "patient_id"]);
         let rhs = strings(&["b", "nulldate", "c"]);
         assert_eq!(
-            joined_names(&lhs, &rhs).unwrap(),
+            joined_text_names(&lhs, &rhs).unwrap(),
             strings(&["a", "nulldate_x", "patient_id", "b", "nulldate_y", "c"])
+        );
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_compared_as_bytes() {
+        let lhs: Vec<&[u8]> = vec![b"caf\xe9", b"patient_id", b"\xff"];
+        let rhs: Vec<&[u8]> = vec![b"caf\xe8", b"\xff"];
+        let names = joined_names(&lhs, &rhs).unwrap();
+        assert_eq!(
+            names,
+            [
+                &b"caf\xe9"[..],
+                b"patient_id",
+                b"\xff_x",
+                b"caf\xe8",
+                b"\xff_y"
+            ]
         );
     }
 

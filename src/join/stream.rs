@@ -31,7 +31,7 @@ pub fn join_csv(
     progress: &Rows,
 ) -> Result<FileStats, TableError> {
     let mut source = CsvSource::open(lhs, format)?;
-    let names = source.column_names();
+    let names: Vec<Vec<u8>> = source.header().iter().map(<[u8]>::to_vec).collect();
     let key_index = key_position(lhs, &names)?;
     let header =
         joined_names(&names, index.columns()).map_err(|m| TableError::invalid(lhs, None, m))?;
@@ -42,7 +42,7 @@ pub fn join_csv(
     let file = AtomicFile::create(dest).map_err(write_error)?;
     let mut sink = Sink::new(file, format.is_gzip(), level);
     let mut chunk = Vec::with_capacity(CHUNK + (CHUNK >> 2));
-    write_record(&mut chunk, header.iter().map(|n| n.as_bytes()), crlf);
+    write_record(&mut chunk, header.iter().map(Vec::as_slice), crlf);
 
     let mut stats = FileStats::new(lhs, dest);
     let mut record = ByteRecord::new();

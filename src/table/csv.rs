@@ -3,19 +3,20 @@
 //! Fields are read as raw bytes and never parsed, so whatever is written
 //! back is byte-identical to what was read.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use csv::ByteRecord;
 
 use super::error::TableError;
+use super::quotes::Scanned;
 use super::{Format, gzip};
 
 /// A CSV file opened for streaming, its header already read.
 pub struct CsvSource {
     path: PathBuf,
     gzip: bool,
-    reader: csv::Reader<Box<dyn BufRead + Send>>,
+    reader: csv::Reader<Scanned<Box<dyn BufRead + Send>>>,
     header: ByteRecord,
     crlf: bool,
     line: u64,
@@ -26,19 +27,21 @@ impl CsvSource {
     pub fn open(path: &Path, format: Format) -> Result<CsvSource, TableError> {
         let gzip = format.is_gzip();
         let mut input = gzip::open(path, gzip).map_err(|e| TableError::io(path, false, e))?;
-        let crlf =
-            first_line_ends_in_crlf(&mut input).map_err(|e| TableError::io(path, gzip, e))?;
+        let start = input
+            .fill_buf()
+            .map_err(|e| TableError::io(path, gzip, e))?;
+        check_encoding(path, start)?;
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .buffer_capacity(1 << 18)
-            .from_reader(input);
+            .from_reader(Scanned::new(input));
         let mut source = CsvSource {
             path: path.to_path_buf(),
             gzip,
             reader,
             header: ByteRecord::new(),
-            crlf,
+            crlf: false,
             line: 0,
         };
         let mut header = ByteRecord::new();
@@ -46,7 +49,13 @@ impl CsvSource {
             return Err(TableError::NoHeader { path: source.path });
         }
         source.header = header;
+        // The reader has read past the header's line break, wherever it is.
+        source.crlf = source.scanner().first_line_crlf().unwrap_or(false);
         Ok(source)
+    }
+
+    fn scanner(&self) -> &super::quotes::QuoteScanner {
+        self.reader.get_ref().scanner()
     }
 
     /// The file being read.
@@ -54,16 +63,31 @@ impl CsvSource {
         &self.path
     }
 
-    /// The header row's fields.
+    /// The header row's fields, as bytes.
     pub fn header(&self) -> &ByteRecord {
         &self.header
     }
 
-    /// The header's column names as text (invalid UTF-8 replaced).
-    pub fn column_names(&self) -> Vec<String> {
+    /// The header's column names as text; an error names a column whose
+    /// name is not UTF-8 (use [`CsvSource::header`] to keep its bytes).
+    pub fn utf8_names(&self) -> Result<Vec<String>, TableError> {
         self.header
             .iter()
-            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .enumerate()
+            .map(|(i, name)| {
+                String::from_utf8(name.to_vec()).map_err(|_| {
+                    TableError::invalid(
+                        &self.path,
+                        Some(1),
+                        format!(
+                            "the name of column {} ({:?}) is not UTF-8 text (Latin-1?); convert \
+                             the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+                            i + 1,
+                            name.escape_ascii().to_string()
+                        ),
+                    )
+                })
+            })
             .collect()
     }
 
@@ -78,7 +102,8 @@ impl CsvSource {
     }
 
     /// Reads the next record into `record`; false at the end of the file.
-    /// A record whose field count differs from the header's is an error.
+    /// A record whose field count differs from the header's is an error,
+    /// and so is a quote never closed before the end of the file.
     pub fn read_record(&mut self, record: &mut ByteRecord) -> Result<bool, TableError> {
         if !self.read_raw(record)? {
             return Ok(false);
@@ -105,10 +130,26 @@ impl CsvSource {
                     let late_newline = self.crlf && pos.byte() > 0;
                     self.line = pos.line() + u64::from(late_newline);
                 }
+                // At the end the whole input has passed the scanner.
+                if self.scanner().in_quotes() && self.reader.is_done() {
+                    return Err(self.unclosed_quote());
+                }
                 Ok(more)
             }
             Err(error) => Err(self.convert_error(error)),
         }
+    }
+
+    fn unclosed_quote(&self) -> TableError {
+        let opened = self.scanner().opened_at();
+        let line = line_of_offset(&self.path, self.gzip, opened).ok();
+        TableError::invalid(
+            &self.path,
+            line,
+            "a quote opens a field here and is never closed, so the rest of the file would be \
+             read as one field (pandas: \"EOF inside string\"); close the quote, or double a \
+             quote that is part of the text (\"\")",
+        )
     }
 
     fn convert_error(&self, error: csv::Error) -> TableError {
@@ -120,12 +161,41 @@ impl CsvSource {
     }
 }
 
-fn first_line_ends_in_crlf(input: &mut Box<dyn BufRead + Send>) -> std::io::Result<bool> {
-    let buffer = input.fill_buf()?;
-    Ok(match memchr::memchr(b'\n', buffer) {
-        Some(i) => i > 0 && buffer[i - 1] == b'\r',
-        None => false,
-    })
+/// Refuses text that is not UTF-8 or ASCII at its start: a UTF-16 or
+/// UTF-32 byte-order mark (Excel's "Unicode text", PowerShell output), whose
+/// NUL bytes would otherwise garble every name.
+pub fn check_encoding(path: &Path, start: &[u8]) -> Result<(), TableError> {
+    let encoding = if start.starts_with(b"\xFF\xFE\0\0") || start.starts_with(b"\0\0\xFE\xFF") {
+        "UTF-32"
+    } else if start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF") {
+        "UTF-16"
+    } else {
+        return Ok(());
+    };
+    Err(TableError::invalid(
+        path,
+        Some(1),
+        format!(
+            "the file is {encoding} text (it starts with a {encoding} byte-order mark); cohort \
+             files are UTF-8: convert it (e.g. iconv -f {encoding} -t UTF-8, or save as \"CSV \
+             UTF-8\")"
+        ),
+    ))
+}
+
+/// The 1-based line on which byte `offset` of the (uncompressed) text
+/// lies: the file is read again, only to word an error.
+pub fn line_of_offset(path: &Path, gzip: bool, offset: u64) -> std::io::Result<u64> {
+    let mut input = gzip::open(path, gzip)?.take(offset);
+    let mut buffer = vec![0; 1 << 16];
+    let mut lines = 1;
+    loop {
+        let n = input.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(lines);
+        }
+        lines += memchr::memchr_iter(b'\n', &buffer[..n]).count() as u64;
+    }
 }
 
 /// The line terminator to write for a file whose lines end in `\r\n` or not.

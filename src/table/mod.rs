@@ -5,11 +5,13 @@
 //! read and written as Arrow record batches ([`frame`], [`stata`]).
 
 pub mod atomic;
+pub mod civil;
 pub mod csv;
 pub mod error;
 pub mod frame;
 pub mod gzip;
 pub mod gzip_members;
+pub mod quotes;
 pub mod render;
 pub mod separators;
 pub mod stata;

@@ -1,37 +1,76 @@
-//! Values as text, the way pandas writes them to CSV.
+//! Values as text, the way pandas writes them to CSV, and the test of
+//! whether a field's text is a number a double holds exactly.
 
 /// Appends `value` as Python's `repr(float)` writes it, which is what pandas
 /// `to_csv` prints: the shortest digits that read back to the same double,
-/// positional notation for decimal exponents -4 to 15 (always with a `.`),
+/// positional notation from 1e-4 up to 1e16 (always with a `.`),
 /// scientific (`1e-05`, `1.5e+16`) outside. NaN and infinities are written
 /// `nan`, `inf`, `-inf`.
 pub fn write_python_float(out: &mut Vec<u8>, value: f64) {
+    if let Some(text) = non_finite(value) {
+        return out.extend_from_slice(text);
+    }
+    let mut buffer = ryu::Buffer::new();
+    let (negative, digits, exponent) = decompose(buffer.format_finite(value));
+    write_digits(out, negative, &digits, exponent, positional(value, 1e16));
+}
+
+/// Appends a 32-bit float as numpy (and so pandas `to_csv`) writes it: the
+/// shortest digits that read back to the same `f32`, positional from 1e-4
+/// up to 1e6 and scientific outside (`1e+06`; `1e-04` for `f32(1e-4)`,
+/// which is just below 1e-4).
+pub fn write_numpy_float32(out: &mut Vec<u8>, value: f32) {
+    let wide = f64::from(value);
+    if let Some(text) = non_finite(wide) {
+        return out.extend_from_slice(text);
+    }
+    let mut buffer = ryu::Buffer::new();
+    let (negative, digits, exponent) = decompose(buffer.format_finite(value));
+    write_digits(out, negative, &digits, exponent, positional(wide, 1e6));
+}
+
+/// Appends a 16-bit float as numpy writes it: the shortest digits that read
+/// back to the same `f16`, positional from 1e-4 up to 1e3 and scientific
+/// outside (`1e+03`, `6.55e+04`).
+pub fn write_numpy_float16(out: &mut Vec<u8>, value: half::f16) {
+    let wide = value.to_f64();
+    if let Some(text) = non_finite(wide) {
+        return out.extend_from_slice(text);
+    }
+    // An f16 needs at most five significant digits; the first correctly
+    // rounded length that reads back to the same f16 is the shortest.
+    let shortest = (0..5)
+        .map(|precision| format!("{wide:.precision$e}"))
+        .find(|text| {
+            text.parse::<f64>()
+                .is_ok_and(|v| half::f16::from_f64(v).to_bits() == value.to_bits())
+        })
+        .unwrap_or_else(|| format!("{wide:e}"));
+    let (negative, digits, exponent) = decompose(&shortest);
+    write_digits(out, negative, &digits, exponent, positional(wide, 1e3));
+}
+
+fn non_finite(value: f64) -> Option<&'static [u8]> {
     if value.is_nan() {
-        out.extend_from_slice(b"nan");
-        return;
+        Some(b"nan")
+    } else if value.is_infinite() {
+        Some(if value > 0.0 { b"inf" } else { b"-inf" })
+    } else {
+        None
     }
-    if value.is_infinite() {
-        out.extend_from_slice(if value > 0.0 { b"inf" } else { b"-inf" });
-        return;
-    }
-    let mut buffer = ryu::Buffer::new();
-    write_shortest(out, buffer.format_finite(value));
 }
 
-/// Appends a 32-bit float as numpy's `repr(float32)` writes it: the
-/// shortest digits that read back to the same `f32`, in Python's layout.
-pub fn write_python_float32(out: &mut Vec<u8>, value: f32) {
-    if !value.is_finite() {
-        write_python_float(out, value as f64);
-        return;
-    }
-    let mut buffer = ryu::Buffer::new();
-    write_shortest(out, buffer.format_finite(value));
+/// numpy's choice of notation: positional for zero and for magnitudes from
+/// 1e-4 up to `max_positional` (compared as binary values: no float of any
+/// width lies between 1e-4 and `1e-4f64`).
+fn positional(value: f64, max_positional: f64) -> bool {
+    let magnitude = value.abs();
+    magnitude == 0.0 || (1e-4..max_positional).contains(&magnitude)
 }
 
-/// Lays out ryu's shortest digits as Python's `repr` does.
-fn write_shortest(out: &mut Vec<u8>, shortest: &str) {
-    let (negative, digits, exponent) = decompose(shortest);
+/// Lays out significant digits (no leading or trailing zeros; none for
+/// zero) whose first has decimal exponent `exponent`, as Python's `repr`.
+fn write_digits(out: &mut Vec<u8>, negative: bool, digits: &[u8], exponent: i32, positional: bool) {
     if negative {
         out.push(b'-');
     }
@@ -39,16 +78,16 @@ fn write_shortest(out: &mut Vec<u8>, shortest: &str) {
         out.extend_from_slice(b"0.0");
         return;
     }
-    // value = 0.DIGITS * 10^(exponent + 1) = D.IGITS * 10^exponent
-    if (-4..16).contains(&exponent) {
+    // value = D.IGITS * 10^exponent
+    if positional {
         if exponent < 0 {
             out.extend_from_slice(b"0.");
             out.extend(std::iter::repeat_n(b'0', (-exponent - 1) as usize));
-            out.extend_from_slice(&digits);
+            out.extend_from_slice(digits);
         } else {
             let int_len = exponent as usize + 1;
             if digits.len() <= int_len {
-                out.extend_from_slice(&digits);
+                out.extend_from_slice(digits);
                 out.extend(std::iter::repeat_n(b'0', int_len - digits.len()));
                 out.extend_from_slice(b".0");
             } else {
@@ -80,6 +119,54 @@ pub fn python_float(value: f64) -> String {
     String::from_utf8(out).expect("ASCII")
 }
 
+/// The number a field holds, when it is written as a plain decimal number
+/// (`-12`, `+3`, `1.50`, `.5`, `2e-3`; not `nan`, `inf`, `0x1`, ` 1` or
+/// `1_000`) and the nearest double is that very number: printing the double
+/// gives back the digits written. Fields with more digits than a double
+/// holds (`9007199254740993`, `0.1000000000000000055`) are `None`: as a
+/// double they would change.
+pub fn exact_f64(field: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(field).ok()?;
+    let written = decimal_parts(text)?;
+    let value: f64 = fast_float2::parse(text).ok()?;
+    if !value.is_finite() {
+        return None;
+    }
+    let mut buffer = ryu::Buffer::new();
+    let (_, digits, exponent) = decompose(buffer.format_finite(value));
+    // The sign of zero is kept by the double; only the digits must agree.
+    (digits == written.1 && (digits.is_empty() || exponent == written.2)).then_some(value)
+}
+
+/// Sign, significant digits and decimal exponent of the first digit of a
+/// plain decimal number; `None` for any other text.
+fn decimal_parts(text: &str) -> Option<(bool, Vec<u8>, i32)> {
+    let negative = text.starts_with('-');
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exponent) = match body.split_once(['e', 'E']) {
+        Some((m, e)) => {
+            let digits = e.strip_prefix(['-', '+']).unwrap_or(e);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            // Far beyond any double; keeps the arithmetic below in range.
+            let exponent = e.parse::<i32>().ok().filter(|e| e.abs() <= 100_000)?;
+            (m, exponent)
+        }
+        None => (body, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int_part.len() + frac_part.len() == 0 || !all_digits(int_part) || !all_digits(frac_part) {
+        return None;
+    }
+    if int_part.len() + frac_part.len() > 100_000 {
+        return None;
+    }
+    let (digits, first) = significant(int_part, frac_part, exponent);
+    Some((negative, digits, first))
+}
+
 /// Splits ryu's shortest rendering into sign, significant digits (no leading
 /// or trailing zeros) and the decimal exponent of the first digit.
 fn decompose(text: &str) -> (bool, Vec<u8>, i32) {
@@ -92,6 +179,13 @@ fn decompose(text: &str) -> (bool, Vec<u8>, i32) {
         None => (text, 0),
     };
     let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let (digits, first) = significant(int_part, frac_part, exp);
+    (negative, digits, first)
+}
+
+/// The significant digits of `INT.FRAC * 10^exp` and the decimal exponent
+/// of the first.
+fn significant(int_part: &str, frac_part: &str, exp: i32) -> (Vec<u8>, i32) {
     let mut digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).collect();
     // Exponent of the first digit of int_part.
     let mut first_exponent = int_part.len() as i32 - 1 + exp;
@@ -101,7 +195,7 @@ fn decompose(text: &str) -> (bool, Vec<u8>, i32) {
     while digits.last() == Some(&b'0') {
         digits.pop();
     }
-    (negative, digits, first_exponent)
+    (digits, first_exponent)
 }
 
 #[cfg(test)]

@@ -1,34 +1,44 @@
-//! CSV read into Arrow columns with pandas-like types, for joining a CSV
-//! file to columnar files.
+//! CSV read into typed Arrow columns, for joining a CSV file to columnar
+//! files — typed only where no value changes.
+//!
+//! A column becomes `Int64` when every value is an integer that fits
+//! (`UInt64` when they only fit that), `Float64` when every value is a
+//! decimal number that a double holds to the digit (printing the double
+//! gives the number back: `0.1` yes, `9007199254740993` no), and stays text
+//! otherwise. Numbers with leading zeros (`007`, `00.5`) are codes and keep
+//! the column as text. Empty fields are nulls; a column with only empty
+//! fields is `Float64`, as pandas reads it. Arrow text is UTF-8, so a field
+//! or column name that is not is an error naming it.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{Field, Schema};
 use csv::ByteRecord;
 
 use super::csv::CsvSource;
+use super::text::exact_f64;
 use super::{Format, TableError};
 
-/// Reads a whole CSV file into one batch with the column types pandas
-/// `read_csv` would give: a column whose non-empty values are all integers
-/// (without leading zeros) is `Int64`, all numbers `Float64`, otherwise text.
-/// Empty fields are nulls.
+/// Reads a whole CSV file into one batch typed as the module says.
 pub fn read_csv_typed(path: &Path, format: Format) -> Result<RecordBatch, TableError> {
     let mut source = CsvSource::open(path, format)?;
-    let names = source.column_names();
-    let mut columns: Vec<Vec<Option<Box<[u8]>>>> = vec![Vec::new(); names.len()];
+    let names = source.utf8_names()?;
+    let mut columns: Vec<Fields> = (0..names.len()).map(|_| Fields::default()).collect();
     let mut record = ByteRecord::new();
     while source.read_record(&mut record)? {
-        for (column, field) in columns.iter_mut().zip(record.iter()) {
-            column.push((!field.is_empty()).then(|| field.into()));
+        for ((column, field), name) in columns.iter_mut().zip(record.iter()).zip(&names) {
+            if !field.is_ascii() && std::str::from_utf8(field).is_err() {
+                return Err(not_utf8(path, source.line(), name, field));
+            }
+            column.push(field);
         }
     }
     let mut fields = Vec::with_capacity(names.len());
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(names.len());
     for (name, column) in names.into_iter().zip(columns) {
-        let array = infer_column(&column);
+        let array = column.into_array();
         fields.push(Field::new(name, array.data_type().clone(), true));
         arrays.push(array);
     }
@@ -36,49 +46,120 @@ pub fn read_csv_typed(path: &Path, format: Format) -> Result<RecordBatch, TableE
         .map_err(|e| TableError::invalid(path, None, e.to_string()))
 }
 
-fn infer_column(values: &[Option<Box<[u8]>>]) -> ArrayRef {
-    fn text(v: &[u8]) -> Option<&str> {
-        std::str::from_utf8(v).ok()
-    }
-    let as_int = |v: &[u8]| -> Option<i64> {
-        let digits = v.strip_prefix(b"-").unwrap_or(v);
-        if digits.len() > 1 && digits[0] == b'0' {
-            return None;
-        }
-        text(v)?.parse().ok()
-    };
-    let present = || values.iter().flatten();
-    if present().next().is_some() && present().all(|v| as_int(v).is_some()) {
-        return Arc::new(
-            values
-                .iter()
-                .map(|v| v.as_deref().and_then(as_int))
-                .collect::<Int64Array>(),
-        );
-    }
-    // Leading zeros (`007`, `00.5`) would be lost as numbers: keep such columns as text.
-    let as_float = |v: &[u8]| {
-        let digits = v.strip_prefix(b"-").unwrap_or(v);
-        let leading_zero = digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit();
-        if leading_zero {
-            return None;
-        }
-        text(v).and_then(|t| t.parse::<f64>().ok())
-    };
-    if present().all(|v| as_float(v).is_some()) {
-        return Arc::new(
-            values
-                .iter()
-                .map(|v| v.as_deref().and_then(as_float))
-                .collect::<Float64Array>(),
-        );
-    }
-    Arc::new(
-        values
-            .iter()
-            .map(|v| v.as_deref().map(String::from_utf8_lossy))
-            .collect::<StringArray>(),
+fn not_utf8(path: &Path, line: u64, column: &str, field: &[u8]) -> TableError {
+    TableError::invalid(
+        path,
+        Some(line),
+        format!(
+            "column {column:?} holds {:?}, which is not UTF-8 text (Latin-1?); Arrow, Parquet and \
+             Stata files hold UTF-8 only, so it cannot be joined into one unchanged: convert the \
+             file to UTF-8 (e.g. iconv -f latin1 -t utf-8), or join into a CSV file, which keeps \
+             bytes as they are",
+            field.escape_ascii().to_string()
+        ),
     )
+}
+
+/// One column's fields, end to end in one buffer.
+#[derive(Default)]
+struct Fields {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Fields {
+    fn push(&mut self, field: &[u8]) {
+        self.bytes.extend_from_slice(field);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// Every field, `None` where empty.
+    fn values(&self) -> impl Iterator<Item = Option<&[u8]>> + Clone + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(start, &end)| {
+            let field = &self.bytes[start..end];
+            (!field.is_empty()).then_some(field)
+        })
+    }
+
+    fn into_array(self) -> ArrayRef {
+        let values = self.values();
+        let present = values.clone().flatten();
+        if present
+            .clone()
+            .all(|v| plain_integer(v).is_some_and(|i| i64::try_from(i).is_ok()))
+            && present.clone().next().is_some()
+        {
+            return Arc::new(
+                values
+                    .map(|v| v.and_then(plain_integer).map(|i| i as i64))
+                    .collect::<Int64Array>(),
+            );
+        }
+        if present.clone().next().is_some()
+            && present
+                .clone()
+                .all(|v| plain_integer(v).is_some_and(|i| u64::try_from(i).is_ok()))
+        {
+            return Arc::new(
+                values
+                    .map(|v| v.and_then(plain_integer).map(|i| i as u64))
+                    .collect::<UInt64Array>(),
+            );
+        }
+        if present.clone().all(exact_number) {
+            return Arc::new(
+                values
+                    .map(|v| v.and_then(exact_number_value))
+                    .collect::<Float64Array>(),
+            );
+        }
+        Arc::new(
+            values
+                .map(|v| v.map(|v| std::str::from_utf8(v).expect("checked while reading")))
+                .collect::<StringArray>(),
+        )
+    }
+}
+
+/// An integer written plainly (`-12`, `+3`, `0`), without leading zeros,
+/// within ±2^64.
+fn plain_integer(field: &[u8]) -> Option<i128> {
+    let digits = field
+        .strip_prefix(b"-")
+        .or_else(|| field.strip_prefix(b"+"))
+        .unwrap_or(field);
+    if digits.is_empty()
+        || digits.len() > 20
+        || !digits.iter().all(u8::is_ascii_digit)
+        || (digits.len() > 1 && digits[0] == b'0')
+    {
+        return None;
+    }
+    let magnitude: i128 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(if field[0] == b'-' {
+        -magnitude
+    } else {
+        magnitude
+    })
+}
+
+/// Whether a field is a number a double holds exactly, without leading
+/// zeros (`007.5` is a code).
+fn exact_number(field: &[u8]) -> bool {
+    exact_number_value(field).is_some()
+}
+
+fn exact_number_value(field: &[u8]) -> Option<f64> {
+    let digits = field
+        .strip_prefix(b"-")
+        .or_else(|| field.strip_prefix(b"+"))
+        .unwrap_or(field);
+    let leading_zero = digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit();
+    if leading_zero {
+        return None;
+    }
+    exact_f64(field)
 }
 
 #[cfg(test)]
