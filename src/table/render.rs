@@ -32,7 +32,6 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrowPrimitiveType};
 use arrow_schema::{DataType, TimeUnit};
-use chrono::{Offset, TimeZone};
 
 use super::civil::{self, Date, SECONDS_PER_DAY, TimeOfDay};
 use super::text::{write_numpy_float16, write_numpy_float32, write_python_float};
@@ -75,8 +74,8 @@ enum Style<'a> {
 enum Zone {
     /// A fixed offset east of UTC, in seconds (`+05:30`, `UTC`).
     Fixed(i64),
-    /// A zone of the tz database (`Europe/London`).
-    Named(chrono_tz::Tz),
+    /// A zone of the tz database (`Europe/London`), bundled in the binary.
+    Named(jiff::tz::TimeZone),
 }
 
 impl<'a> ColumnText<'a> {
@@ -365,7 +364,7 @@ fn parse_zone(text: &str) -> Result<Zone, String> {
     if let Some(seconds) = fixed_offset(text) {
         return Ok(Zone::Fixed(seconds));
     }
-    text.parse::<chrono_tz::Tz>()
+    jiff::tz::TimeZone::get(text)
         .map(Zone::Named)
         .map_err(|_| format!("unknown time zone {text:?}"))
 }
@@ -463,15 +462,15 @@ fn write_timestamp(
 }
 
 /// The offset from UTC in `tz` at `seconds` since the epoch.
-fn named_offset(tz: &chrono_tz::Tz, seconds: i64) -> Result<i64, String> {
-    let utc = chrono::DateTime::from_timestamp(seconds, 0).ok_or_else(|| {
+fn named_offset(tz: &jiff::tz::TimeZone, seconds: i64) -> Result<i64, String> {
+    let instant = jiff::Timestamp::from_second(seconds).map_err(|_| {
         format!(
-            "timestamp {seconds} s from 1970 is beyond the years whose offset in time zone {} is known",
-            tz.name()
+            "timestamp {seconds} s from 1970 is beyond the years 9999 BC to 9999 AD whose \
+             offset in time zone {} is known",
+            tz.iana_name().unwrap_or("?")
         )
     })?;
-    let offset = tz.offset_from_utc_datetime(&utc.naive_utc()).fix();
-    Ok(i64::from(offset.local_minus_utc()))
+    Ok(i64::from(tz.to_offset(instant).seconds()))
 }
 
 /// Python's `+HH:MM`, with `:SS` when the offset has seconds.

@@ -37,17 +37,57 @@ pub fn write_numpy_float16(out: &mut Vec<u8>, value: half::f16) {
     if let Some(text) = non_finite(wide) {
         return out.extend_from_slice(text);
     }
-    // An f16 needs at most five significant digits; the first correctly
-    // rounded length that reads back to the same f16 is the shortest.
-    let shortest = (0..5)
-        .map(|precision| format!("{wide:.precision$e}"))
-        .find(|text| {
-            text.parse::<f64>()
-                .is_ok_and(|v| half::f16::from_f64(v).to_bits() == value.to_bits())
-        })
-        .unwrap_or_else(|| format!("{wide:e}"));
+    let shortest = shortest_f16(value);
     let (negative, digits, exponent) = decompose(&shortest);
     write_digits(out, negative, &digits, exponent, positional(wide, 1e3));
+}
+
+/// The shortest digits (as `D.DDDDe±X`) that read back to `value`, the
+/// closest to it where several of that length do, as numpy's Dragon4 picks
+/// them. For each length the correctly rounded digits and their neighbours
+/// one unit either side are tried: near a power of two the rounding
+/// interval is lopsided, and a neighbour may read back where the rounded
+/// digits do not.
+fn shortest_f16(value: half::f16) -> String {
+    let wide = value.to_f64();
+    let reads_back = |text: &str| {
+        text.parse::<f64>()
+            .is_ok_and(|v| half::f16::from_f64(v).to_bits() == value.to_bits())
+    };
+    // Five significant digits always tell f16 values apart.
+    for precision in 0..5usize {
+        let rounded = format!("{wide:.precision$e}");
+        let (mantissa, exponent) = rounded.split_once('e').expect("exponent form");
+        let negative = mantissa.starts_with('-');
+        let units: i64 = mantissa
+            .trim_start_matches('-')
+            .replace('.', "")
+            .parse()
+            .expect("digits");
+        let exponent = exponent.parse::<i32>().expect("exponent") - precision as i32;
+        // Of equally close digits, the even (Dragon4 rounds half to even).
+        let best = [units - 1, units, units + 1]
+            .into_iter()
+            .filter(|&u| u > 0)
+            .map(|u| {
+                (
+                    u,
+                    format!("{}{u}e{exponent}", if negative { "-" } else { "" }),
+                )
+            })
+            .filter(|(_, text)| reads_back(text))
+            .min_by(|(a, a_text), (b, b_text)| {
+                let distance = |t: &str| (t.parse::<f64>().expect("number") - wide).abs();
+                distance(a_text)
+                    .total_cmp(&distance(b_text))
+                    .then((a % 2).cmp(&(b % 2)))
+            })
+            .map(|(_, text)| text);
+        if let Some(text) = best {
+            return text;
+        }
+    }
+    format!("{wide:e}")
 }
 
 fn non_finite(value: f64) -> Option<&'static [u8]> {
