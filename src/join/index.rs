@@ -12,6 +12,7 @@ use super::names::KEY;
 use crate::table::csv::{CsvSource, write_field};
 use crate::table::frame::{self, BatchSource};
 use crate::table::render::ColumnText;
+use crate::table::text::display_text;
 use crate::table::{Format, TableError};
 
 /// The rhs rows already encoded as CSV text, each as `,f1,f2,...`, ready to
@@ -213,10 +214,7 @@ pub fn key_position<N: AsRef<[u8]>>(path: &Path, names: &[N]) -> Result<usize, T
         .iter()
         .position(|n| n.as_ref() == KEY.as_bytes())
         .ok_or_else(|| {
-            let names: Vec<String> = names
-                .iter()
-                .map(|n| n.as_ref().escape_ascii().to_string())
-                .collect();
+            let names: Vec<String> = names.iter().map(|n| display_text(n.as_ref())).collect();
             TableError::invalid(
                 PathBuf::from(path),
                 None,

@@ -37,7 +37,7 @@ impl std::fmt::Display for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Key::Int(v) => write!(f, "{v}"),
-            Key::Text(t) => write!(f, "{}", t.escape_ascii()),
+            Key::Text(t) => write!(f, "{}", crate::table::text::display_text(t)),
         }
     }
 }

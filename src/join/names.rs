@@ -34,7 +34,7 @@ pub fn joined_names<N: AsRef<[u8]>>(
         if !seen.insert(name) {
             return Err(format!(
                 "the joined file would have two columns named \"{}\"; rename one in an input",
-                name.escape_ascii()
+                crate::table::text::display_text(name)
             ));
         }
     }

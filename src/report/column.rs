@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::cell::{Cell, classify, date_month, is_missing, plain_date};
 use super::sketch::{Key, Sketch};
 use super::tally::{FieldTally, Tallied};
-use crate::table::text::python_float;
+use crate::table::text::{display_text, python_float};
 
 /// Distinct values of a text column counted before giving up on it.
 pub const CATEGORY_LIMIT: usize = 2_000;
@@ -429,7 +429,7 @@ impl ColumnAcc {
         values.extend(
             self.categories
                 .iter()
-                .map(|(text, &count)| (String::from_utf8_lossy(text).into_owned(), count)),
+                .map(|(text, &count)| (display_text(text), count)),
         );
         values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let distinct = values.len() as u64;

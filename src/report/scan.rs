@@ -12,19 +12,24 @@ use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
-    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type,
+    UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrowPrimitiveType};
-use arrow_schema::DataType;
-use chrono::Datelike;
+use arrow_schema::{DataType, TimeUnit};
 use csv::ByteRecord;
 use rayon::prelude::*;
 
 use super::column::{ColumnAcc, Dtype};
-use crate::table::render::render_cell;
+use crate::table::csv::{check_encoding, line_of_offset, unclosed_quote};
+use crate::table::quotes::QuoteScanner;
+use crate::table::render::ColumnText;
 use crate::table::separators::separators;
+use crate::table::text::display_text;
 use crate::table::{Format, TableError, frame, gzip, gzip_members};
+
+/// Dates are charted by month in an `i32`: years beyond this are refused.
+const MAX_YEAR: i32 = 100_000_000;
 
 /// Uncompressed bytes per CSV chunk.
 const CHUNK: usize = 2 << 20;
@@ -59,6 +64,7 @@ pub fn scan(
 }
 
 /// A run of whole records and where it starts in the uncompressed text.
+#[derive(Debug)]
 struct Chunk {
     offset: u64,
     bytes: Vec<u8>,
@@ -79,13 +85,20 @@ fn scan_csv(
         gzip::open(path, false)
     };
     let mut chunks = Chunker::new(input.map_err(io)?);
-    let mut first = chunks
-        .next_chunk()
-        .map_err(io)?
-        .ok_or_else(|| TableError::NoHeader {
-            path: path.to_path_buf(),
-        })?;
-    let header_end = record_end(&first.bytes).unwrap_or(first.bytes.len());
+    let chunk_error = |e: ChunkError| match e {
+        ChunkError::Io(e) => io(e),
+        ChunkError::UnclosedQuote { offset } => unclosed_quote(path, gzip, offset),
+        other => TableError::invalid(path, None, format!("{other:?}")),
+    };
+    let mut first =
+        chunks
+            .next_chunk()
+            .map_err(chunk_error)?
+            .ok_or_else(|| TableError::NoHeader {
+                path: path.to_path_buf(),
+            })?;
+    check_encoding(path, &first.bytes)?;
+    let header_end = chunks.header_end().unwrap_or(first.bytes.len());
     let names =
         header(&first.bytes[..header_end]).map_err(|e| TableError::invalid(path, Some(1), e))?;
     first.bytes.drain(..header_end);
@@ -93,7 +106,7 @@ fn scan_csv(
 
     let width = names.len();
     let recycle = chunks.recycler();
-    let (sender, receiver) = sync_channel::<std::io::Result<Chunk>>(
+    let (sender, receiver) = sync_channel::<Result<Chunk, ChunkError>>(
         QUEUED_PER_THREAD * rayon::current_num_threads() + 2,
     );
     let parts = std::thread::scope(|scope| {
@@ -115,7 +128,6 @@ fn scan_csv(
         parse_chunks(receiver, &recycle, width, on_rows)
     });
     let (rows, columns) = parts.map_err(|e| match e {
-        ChunkError::Io(e) => io(e),
         ChunkError::Fields { offset, found } => TableError::FieldCount {
             path: path.to_path_buf(),
             line: line_at(path, gzip, offset).unwrap_or(0),
@@ -123,6 +135,7 @@ fn scan_csv(
             found,
         },
         ChunkError::Csv(message) => TableError::invalid(path, None, message),
+        other => chunk_error(other),
     })?;
     Ok(Scan {
         names,
@@ -132,8 +145,13 @@ fn scan_csv(
     })
 }
 
+#[derive(Debug)]
 enum ChunkError {
     Io(std::io::Error),
+    /// A quote opened at byte `offset` of the text is never closed.
+    UnclosedQuote {
+        offset: u64,
+    },
     /// The record starting at byte `offset` of the text has `found` fields.
     Fields {
         offset: u64,
@@ -145,7 +163,7 @@ enum ChunkError {
 type Part = (u64, Option<Vec<ColumnAcc>>);
 
 fn parse_chunks(
-    receiver: Receiver<std::io::Result<Chunk>>,
+    receiver: Receiver<Result<Chunk, ChunkError>>,
     recycle: &Sender<Vec<u8>>,
     width: usize,
     on_rows: &(dyn Fn(u64) + Sync),
@@ -156,7 +174,7 @@ fn parse_chunks(
         .try_fold(
             || (0, None),
             |(rows, columns): Part, chunk| {
-                let chunk = chunk.map_err(ChunkError::Io)?;
+                let chunk = chunk?;
                 let mut columns = columns.unwrap_or_else(|| vec![ColumnAcc::default(); width]);
                 let read = parse_chunk(&chunk, &mut columns)?;
                 // The reader may be gone after an error; then it is dropped.
@@ -245,7 +263,8 @@ fn parse_unquoted(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, Chunk
     Ok(rows)
 }
 
-/// The header's names; a UTF-8 byte-order mark is dropped, as pandas does.
+/// The header's names (bytes that are not UTF-8 shown as `\xNN`); a UTF-8
+/// byte-order mark is dropped, as pandas does.
 fn header(bytes: &[u8]) -> Result<Vec<String>, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
@@ -255,10 +274,7 @@ fn header(bytes: &[u8]) -> Result<Vec<String>, String> {
     reader
         .read_byte_record(&mut record)
         .map_err(|e| e.to_string())?;
-    Ok(record
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect())
+    Ok(record.iter().map(display_text).collect())
 }
 
 /// The line on which the record at byte `offset` of the uncompressed text
@@ -266,25 +282,19 @@ fn header(bytes: &[u8]) -> Result<Vec<String>, String> {
 /// that follows `\r\n` on that `\n`, so a line break at `offset` itself
 /// counts as before the record.
 fn line_at(path: &Path, gzip: bool, offset: u64) -> std::io::Result<u64> {
-    let mut input = gzip::open(path, gzip)?.take(offset + 1);
-    let mut buffer = vec![0; 1 << 16];
-    let mut lines = 0;
-    loop {
-        let n = input.read(&mut buffer)?;
-        if n == 0 {
-            return Ok(lines + 1);
-        }
-        lines += memchr::memchr_iter(b'\n', &buffer[..n]).count() as u64;
-    }
+    line_of_offset(path, gzip, offset + 1)
 }
 
-/// Cuts a stream of CSV text into chunks that end at record boundaries.
+/// Cuts a stream of CSV text into chunks that end at record boundaries,
+/// following its quotes with a [`QuoteScanner`] (so a line break inside a
+/// quoted field is never a cut, and a quote never closed is an error).
 ///
 /// Chunks' buffers come back through [`Chunker::recycler`] once parsed and
 /// are read into again: their memory is already mapped and initialized,
 /// so a chunk costs no allocation, page faults or zeroing.
 struct Chunker<R> {
     input: R,
+    scanner: QuoteScanner,
     /// The start of a record cut off at the end of the last chunk.
     leftover: Vec<u8>,
     offset: u64,
@@ -298,6 +308,7 @@ impl<R: Read> Chunker<R> {
         let (recycle, spare) = channel();
         Chunker {
             input,
+            scanner: QuoteScanner::default(),
             leftover: Vec::new(),
             offset: 0,
             done: false,
@@ -311,7 +322,12 @@ impl<R: Read> Chunker<R> {
         self.recycle.clone()
     }
 
-    fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
+    /// The end of the first line (the header), once it has been read.
+    fn header_end(&self) -> Option<usize> {
+        self.scanner.first_line_end().map(|end| end as usize)
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<Chunk>, ChunkError> {
         let mut buffer = self.spare.try_recv().unwrap_or_default();
         let mut want = CHUNK.max(self.leftover.len());
         if buffer.len() < want {
@@ -325,25 +341,36 @@ impl<R: Read> Chunker<R> {
             while !self.done && filled < want {
                 match self.input.read(&mut buffer[filled..want]) {
                     Ok(0) => self.done = true,
-                    Ok(n) => filled += n,
+                    Ok(n) => {
+                        self.scanner.feed(&buffer[filled..filled + n]);
+                        filled += n;
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(ChunkError::Io(e)),
                 }
             }
-            let text = &buffer[..filled];
-            let quoted = memchr::memchr(b'"', text).is_some();
             if self.done {
+                if self.scanner.in_quotes() {
+                    return Err(ChunkError::UnclosedQuote {
+                        offset: self.scanner.opened_at(),
+                    });
+                }
                 if filled == 0 {
                     return Ok(None);
                 }
                 buffer.truncate(filled);
-                return Ok(Some(self.emit(buffer, quoted)));
+                return Ok(Some(self.emit(buffer)));
             }
-            if let Some(end) = last_record_end(text, quoted) {
-                let quoted = quoted && memchr::memchr(b'"', &text[..end]).is_some();
-                self.leftover.extend_from_slice(&text[end..]);
+            let end = self
+                .scanner
+                .record_end()
+                .and_then(|end| end.checked_sub(self.offset))
+                .filter(|&end| end > 0);
+            if let Some(end) = end {
+                let end = end as usize;
+                self.leftover.extend_from_slice(&buffer[end..filled]);
                 buffer.truncate(end);
-                return Ok(Some(self.emit(buffer, quoted)));
+                return Ok(Some(self.emit(buffer)));
             }
             // One record longer than a chunk: read more.
             want *= 2;
@@ -351,46 +378,15 @@ impl<R: Read> Chunker<R> {
         }
     }
 
-    fn emit(&mut self, bytes: Vec<u8>, quoted: bool) -> Chunk {
+    fn emit(&mut self, bytes: Vec<u8>) -> Chunk {
         let chunk = Chunk {
             offset: self.offset,
+            quoted: memchr::memchr(b'"', &bytes).is_some(),
             bytes,
-            quoted,
         };
         self.offset += chunk.bytes.len() as u64;
         chunk
     }
-}
-
-/// The end (after its newline) of the first record of `bytes`.
-fn record_end(bytes: &[u8]) -> Option<usize> {
-    let mut quoted = false;
-    for i in memchr::memchr2_iter(b'"', b'\n', bytes) {
-        if bytes[i] == b'"' {
-            quoted = !quoted;
-        } else if !quoted {
-            return Some(i + 1);
-        }
-    }
-    None
-}
-
-/// The end (after its newline) of the last whole record of `bytes`, which
-/// starts at a record boundary; `quoted` says whether it holds a quote.
-fn last_record_end(bytes: &[u8], quoted: bool) -> Option<usize> {
-    if !quoted {
-        return memchr::memrchr(b'\n', bytes).map(|i| i + 1);
-    }
-    let mut in_quotes = false;
-    let mut end = None;
-    for i in memchr::memchr2_iter(b'"', b'\n', bytes) {
-        if bytes[i] == b'"' {
-            in_quotes = !in_quotes;
-        } else if !in_quotes {
-            end = Some(i + 1);
-        }
-    }
-    end
 }
 
 fn scan_typed(
@@ -450,10 +446,26 @@ fn pandas_dtype(data_type: &DataType, has_missing: bool) -> Dtype {
         DataType::Float32 => Dtype::new("float32", 4),
         DataType::Float64 => Dtype::new("float64", 8),
         DataType::Boolean if !has_missing => Dtype::new("bool", 1),
-        DataType::Timestamp(_, None) => Dtype::new("datetime64[ns]", 8),
-        DataType::Timestamp(_, Some(tz)) => Dtype::new(&format!("datetime64[ns, {tz}]"), 8),
+        // pandas 2 and later keep the unit.
+        DataType::Timestamp(unit, None) => {
+            Dtype::new(&format!("datetime64[{}]", unit_name(*unit)), 8)
+        }
+        DataType::Timestamp(unit, Some(tz)) => {
+            Dtype::new(&format!("datetime64[{}, {tz}]", unit_name(*unit)), 8)
+        }
+        DataType::Duration(unit) => Dtype::new(&format!("timedelta64[{}]", unit_name(*unit)), 8),
         DataType::Dictionary(_, _) => Dtype::new("category", 1),
         _ => Dtype::new("object", 8),
+    }
+}
+
+/// numpy's name for a time unit.
+fn unit_name(unit: TimeUnit) -> &'static str {
+    match unit {
+        TimeUnit::Second => "s",
+        TimeUnit::Millisecond => "ms",
+        TimeUnit::Microsecond => "us",
+        TimeUnit::Nanosecond => "ns",
     }
 }
 
@@ -498,31 +510,63 @@ fn feed(acc: &mut ColumnAcc, array: &dyn Array) -> Result<(), String> {
             Some(v) => acc.add_bool(v),
             None => acc.add_missing(1),
         }),
-        DataType::Date32 => array.as_primitive::<Date32Type>().iter().for_each(|v| {
-            match v.and_then(Date32Type::to_naive_date_opt) {
-                Some(date) => acc.add_date(date.year(), date.month()),
-                None => acc.add_missing(1),
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) => {
+            let column = ColumnText::new(array)?;
+            for row in 0..array.len() {
+                match column.calendar_date(row)? {
+                    Some(date) => {
+                        let year = i32::try_from(date.year)
+                            .ok()
+                            .filter(|y| y.abs() < MAX_YEAR)
+                            .ok_or_else(|| {
+                                format!(
+                                    "row {}: the year {} is beyond the ±{MAX_YEAR} years a report can chart",
+                                    row + 1,
+                                    date.year
+                                )
+                            })?;
+                        acc.add_date(year, date.month);
+                    }
+                    None => acc.add_missing(1),
+                }
             }
-        }),
+        }
+        DataType::Dictionary(_, _) => {
+            // Each value of the dictionary is written once, with how many
+            // rows hold it: linear in rows whatever the dictionary's size.
+            let dictionary = array.as_any_dictionary();
+            let values = ColumnText::new(dictionary.values().as_ref())?;
+            let mut counts = vec![0u64; dictionary.values().len()];
+            for (row, key) in dictionary.normalized_keys().into_iter().enumerate() {
+                if array.is_valid(row) {
+                    counts[key] += 1;
+                } else {
+                    acc.add_missing(1);
+                }
+            }
+            let mut text = Vec::new();
+            for (key, count) in counts.into_iter().enumerate().filter(|(_, c)| *c > 0) {
+                if values.is_null(key) {
+                    acc.add_missing(count);
+                    continue;
+                }
+                text.clear();
+                values.write(key, &mut text)?;
+                acc.add_text(&text, count);
+            }
+        }
         _ => {
-            // Text, timestamps, dictionaries: as pandas would print them.
+            // Text, times, durations, decimals, binary: as pandas would print them.
+            let column = ColumnText::new(array)?;
             let mut text = Vec::new();
             for row in 0..array.len() {
-                if array.is_null(row) {
+                if column.is_null(row) {
                     acc.add_missing(1);
                     continue;
                 }
                 text.clear();
-                render_cell(array, row, &mut text)?;
-                match array.data_type() {
-                    DataType::Timestamp(_, _) | DataType::Date64 => {
-                        match super::cell::date_month(&text[..text.len().min(10)]) {
-                            Some((year, month)) => acc.add_date(year, month),
-                            None => acc.add_text(&text, 1),
-                        }
-                    }
-                    _ => acc.add_text(&text, 1),
-                }
+                column.write(row, &mut text)?;
+                acc.add_text(&text, 1);
             }
         }
     }
@@ -536,14 +580,18 @@ mod tests {
     #[test]
     fn chunks_end_at_record_boundaries_outside_quotes() {
         let text = b"a,b\n1,\"x\ny\"\n2,3\n4,5";
-        assert_eq!(record_end(text), Some(4));
-        assert_eq!(last_record_end(&text[4..], true), Some(12));
-        assert_eq!(last_record_end(b"1,\"open\n", true), None);
-        assert_eq!(last_record_end(b"1,2\n3,", false), Some(4));
         let mut chunker = Chunker::new(&text[..]);
         let chunk = chunker.next_chunk().unwrap().unwrap();
         assert_eq!(chunk.bytes, text);
+        assert!(chunk.quoted);
+        assert_eq!(chunker.header_end(), Some(4));
         assert!(chunker.next_chunk().unwrap().is_none());
+        let unclosed = b"a,b\n1,\"x\n2,3\n";
+        let error = Chunker::new(&unclosed[..]).next_chunk().unwrap_err();
+        assert!(
+            matches!(error, ChunkError::UnclosedQuote { offset: 6 }),
+            "{error:?}"
+        );
     }
 
     #[test]

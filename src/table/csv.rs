@@ -10,6 +10,7 @@ use csv::ByteRecord;
 
 use super::error::TableError;
 use super::quotes::Scanned;
+use super::text::display_text;
 use super::{Format, gzip};
 
 /// A CSV file opened for streaming, its header already read.
@@ -80,10 +81,10 @@ impl CsvSource {
                         &self.path,
                         Some(1),
                         format!(
-                            "the name of column {} ({:?}) is not UTF-8 text (Latin-1?); convert \
-                             the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+                            "the name of column {} (\"{}\") is not UTF-8 text (Latin-1?); \
+                             convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)",
                             i + 1,
-                            name.escape_ascii().to_string()
+                            display_text(name)
                         ),
                     )
                 })
@@ -141,15 +142,7 @@ impl CsvSource {
     }
 
     fn unclosed_quote(&self) -> TableError {
-        let opened = self.scanner().opened_at();
-        let line = line_of_offset(&self.path, self.gzip, opened).ok();
-        TableError::invalid(
-            &self.path,
-            line,
-            "a quote opens a field here and is never closed, so the rest of the file would be \
-             read as one field (pandas: \"EOF inside string\"); close the quote, or double a \
-             quote that is part of the text (\"\")",
-        )
+        unclosed_quote(&self.path, self.gzip, self.scanner().opened_at())
     }
 
     fn convert_error(&self, error: csv::Error) -> TableError {
@@ -159,6 +152,18 @@ impl CsvSource {
             other => TableError::invalid(&self.path, line, format!("{other:?}")),
         }
     }
+}
+
+/// The error for a quote opened at byte `offset` of the text and never
+/// closed, with the line where it opened.
+pub fn unclosed_quote(path: &Path, gzip: bool, offset: u64) -> TableError {
+    TableError::invalid(
+        path,
+        line_of_offset(path, gzip, offset).ok(),
+        "a quote opens a field here and is never closed, so the rest of the file would be \
+         read as one field (pandas: \"EOF inside string\"); close the quote, or double a \
+         quote that is part of the text (\"\")",
+    )
 }
 
 /// Refuses text that is not UTF-8 or ASCII at its start: a UTF-16 or

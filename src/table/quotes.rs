@@ -35,8 +35,9 @@ pub struct QuoteScanner {
     opened_at: u64,
     /// Just after the last line break outside quotes.
     record_end: Option<u64>,
-    /// Whether the first line break outside quotes is `\r\n`.
-    first_line_crlf: Option<bool>,
+    /// Just after the first line break outside quotes, and whether it is
+    /// `\r\n`.
+    first_line: Option<(u64, bool)>,
     /// The last byte fed, for a `\r\n` split between two pieces.
     last: u8,
 }
@@ -48,7 +49,7 @@ impl Default for QuoteScanner {
             offset: 0,
             opened_at: 0,
             record_end: None,
-            first_line_crlf: None,
+            first_line: None,
             last: 0,
         }
     }
@@ -95,7 +96,7 @@ impl QuoteScanner {
         // find them with quotes when there are quotes to tell apart.
         let quote = memchr::memchr(b'"', &bytes[i..]).map(|at| i + at);
         let end = quote.unwrap_or(bytes.len());
-        if self.first_line_crlf.is_none()
+        if self.first_line.is_none()
             && let Some(at) = memchr::memchr(b'\n', &bytes[i..end])
         {
             let before = if i + at > 0 {
@@ -103,7 +104,7 @@ impl QuoteScanner {
             } else {
                 self.last
             };
-            self.first_line_crlf = Some(before == b'\r');
+            self.first_line = Some((self.offset + (i + at + 1) as u64, before == b'\r'));
         }
         if let Some(at) = memchr::memrchr(b'\n', &bytes[i..end]) {
             self.record_end = Some(self.offset + (i + at + 1) as u64);
@@ -156,7 +157,13 @@ impl QuoteScanner {
 
     /// Whether the first line ends in `\r\n`; `None` until a line has ended.
     pub fn first_line_crlf(&self) -> Option<bool> {
-        self.first_line_crlf
+        self.first_line.map(|(_, crlf)| crlf)
+    }
+
+    /// The offset just after the first line break outside quotes (the end
+    /// of the header); `None` until a line has ended.
+    pub fn first_line_end(&self) -> Option<u64> {
+        self.first_line.map(|(end, _)| end)
     }
 }
 

@@ -173,6 +173,32 @@ impl<'a> ColumnText<'a> {
     }
 }
 
+impl ColumnText<'_> {
+    /// The calendar day of row `row` of a date or timestamp column (local
+    /// to its time zone, as written); `None` when missing or not a date.
+    pub fn calendar_date(&self, row: usize) -> Result<Option<Date>, String> {
+        if self.is_null(row) {
+            return Ok(None);
+        }
+        let days = match (&self.style, self.array.data_type()) {
+            (
+                Style::Timestamp {
+                    units_per_second,
+                    zone,
+                    ..
+                },
+                _,
+            ) => local_time(raw_i64(self.array)[row], *units_per_second, zone)?.0,
+            (_, DataType::Date32) => i64::from(self.array.as_primitive::<Date32Type>().value(row)),
+            (_, DataType::Date64) => {
+                date64_days(self.array.as_primitive::<Date64Type>().value(row))?
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(Date::from_days(days)))
+    }
+}
+
 /// Appends one cell of `array` as pandas `to_csv` would print it (nothing
 /// for a null). Prefer [`ColumnText`] for more than one cell: this prepares
 /// the column each time.
@@ -279,13 +305,7 @@ fn write_value(array: &dyn Array, row: usize, out: &mut Vec<u8>) -> Result<(), S
         }
         DataType::Date64 => {
             let millis = array.as_primitive::<Date64Type>().value(row);
-            let day = SECONDS_PER_DAY * 1_000;
-            if millis % day != 0 {
-                return Err(format!(
-                    "date64 value {millis} is not a whole day (Arrow requires multiples of {day} ms)"
-                ));
-            }
-            write_date(millis / day, out)?;
+            write_date(date64_days(millis)?, out)?;
         }
         DataType::Time32(unit) => {
             let value = match unit {
@@ -387,6 +407,17 @@ fn fixed_offset(text: &str) -> Option<i64> {
     Some(sign * (hours * 3_600 + minutes * 60))
 }
 
+/// The day of a date64 value, which Arrow requires to be a whole day.
+fn date64_days(millis: i64) -> Result<i64, String> {
+    let day = SECONDS_PER_DAY * 1_000;
+    if millis % day != 0 {
+        return Err(format!(
+            "date64 value {millis} is not a whole day (Arrow requires multiples of {day} ms)"
+        ));
+    }
+    Ok(millis / day)
+}
+
 fn write_date(days: i64, out: &mut Vec<u8>) -> Result<(), String> {
     let date = Date::from_days(days);
     if !(1..=9999).contains(&date.year) {
@@ -421,6 +452,32 @@ fn write_time(value: i64, units_per_second: i64, out: &mut Vec<u8>) -> Result<()
     Ok(())
 }
 
+/// A timestamp as its local calendar day and time of day, with the zone's
+/// offset from UTC (in seconds) when it has a zone.
+fn local_time(
+    value: i64,
+    units_per_second: i64,
+    zone: &Option<Zone>,
+) -> Result<(i64, TimeOfDay, Option<i64>), String> {
+    let offset = match zone {
+        None => None,
+        Some(Zone::Fixed(seconds)) => Some(*seconds),
+        Some(Zone::Named(tz)) => Some(named_offset(tz, value.div_euclid(units_per_second))?),
+    };
+    let (days, time) = civil::split(value, units_per_second);
+    Ok(match offset {
+        None => (days, time, None),
+        Some(offset) => {
+            let local = i64::from(time.seconds) + offset;
+            let time = TimeOfDay {
+                seconds: local.rem_euclid(SECONDS_PER_DAY) as u32,
+                nanos: time.nanos,
+            };
+            (days + local.div_euclid(SECONDS_PER_DAY), time, Some(offset))
+        }
+    })
+}
+
 fn write_timestamp(
     value: i64,
     units_per_second: i64,
@@ -429,25 +486,7 @@ fn write_timestamp(
     zone: &Option<Zone>,
     out: &mut Vec<u8>,
 ) -> Result<(), String> {
-    let offset = match zone {
-        None => None,
-        Some(Zone::Fixed(seconds)) => Some(*seconds),
-        Some(Zone::Named(tz)) => Some(named_offset(tz, value.div_euclid(units_per_second))?),
-    };
-    let (days, time) = civil::split(value, units_per_second);
-    let (days, time) = match offset {
-        None => (days, time),
-        Some(offset) => {
-            let local = i64::from(time.seconds) + offset;
-            (
-                days + local.div_euclid(SECONDS_PER_DAY),
-                TimeOfDay {
-                    seconds: local.rem_euclid(SECONDS_PER_DAY) as u32,
-                    nanos: time.nanos,
-                },
-            )
-        }
-    };
+    let (days, time, offset) = local_time(value, units_per_second, zone)?;
     Date::from_days(days).write(out);
     if dates_only {
         return Ok(());

@@ -152,6 +152,19 @@ fn write_digits(out: &mut Vec<u8>, negative: bool, digits: &[u8], exponent: i32,
     }
 }
 
+/// Text for showing bytes that should be UTF-8: as they are where they
+/// are, each byte that is not as `\xNN` (never a silent U+FFFD).
+pub fn display_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// The same as [`write_python_float`], into a new string.
 pub fn python_float(value: f64) -> String {
     let mut out = Vec::with_capacity(24);
@@ -265,5 +278,65 @@ mod tests {
         }
         assert_eq!(python_float(f64::NAN), "nan");
         assert_eq!(python_float(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn invalid_utf8_is_shown_escaped_and_valid_text_as_it_is() {
+        assert_eq!(display_text(b"caf\xe9 \xc3\xa9"), "caf\\xE9 é");
+    }
+
+    #[test]
+    fn only_numbers_a_double_holds_to_the_digit_are_exact() {
+        for (text, value) in [
+            ("0.1", 0.1),
+            ("1.50", 1.5),
+            ("-0", -0.0),
+            ("+3", 3.0),
+            (".5", 0.5),
+            ("2e-3", 0.002),
+            ("1E5", 1e5),
+            ("9007199254740992", 9007199254740992.0),
+        ] {
+            assert_eq!(exact_f64(text.as_bytes()), Some(value), "{text}");
+        }
+        for text in [
+            "9007199254740993",
+            "0.1000000000000000055",
+            "nan",
+            "inf",
+            "1e400",
+            " 1",
+            "1_000",
+            "0x10",
+            "1e",
+            "",
+            ".",
+            "-",
+            "1.2.3",
+        ] {
+            assert_eq!(exact_f64(text.as_bytes()), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn narrow_floats_follow_numpy_notation() {
+        let f32_text = |v: f32| {
+            let mut out = Vec::new();
+            write_numpy_float32(&mut out, v);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(f32_text(0.1), "0.1");
+        assert_eq!(f32_text(99999.0), "99999.0");
+        assert_eq!(f32_text(1e6), "1e+06");
+        assert_eq!(f32_text(1e-4), "1e-04");
+        let f16_text = |v: f32| {
+            let mut out = Vec::new();
+            write_numpy_float16(&mut out, half::f16::from_f32(v));
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(f16_text(999.0), "999.0");
+        assert_eq!(f16_text(1000.0), "1e+03");
+        assert_eq!(f16_text(65504.0), "6.55e+04");
+        assert_eq!(f16_text(0.015625), "0.01563");
     }
 }

@@ -18,7 +18,7 @@ use arrow_schema::{Field, Schema};
 use csv::ByteRecord;
 
 use super::csv::CsvSource;
-use super::text::exact_f64;
+use super::text::{display_text, exact_f64};
 use super::{Format, TableError};
 
 /// Reads a whole CSV file into one batch typed as the module says.
@@ -51,11 +51,11 @@ fn not_utf8(path: &Path, line: u64, column: &str, field: &[u8]) -> TableError {
         path,
         Some(line),
         format!(
-            "column {column:?} holds {:?}, which is not UTF-8 text (Latin-1?); Arrow, Parquet and \
+            "column {column:?} holds \"{}\", which is not UTF-8 text (Latin-1?); Arrow, Parquet and \
              Stata files hold UTF-8 only, so it cannot be joined into one unchanged: convert the \
              file to UTF-8 (e.g. iconv -f latin1 -t utf-8), or join into a CSV file, which keeps \
              bytes as they are",
-            field.escape_ascii().to_string()
+            display_text(field)
         ),
     )
 }
