@@ -13,7 +13,6 @@ pub mod random;
 pub mod render;
 pub mod schema;
 pub mod study_yaml;
-pub mod yaml;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -310,7 +310,7 @@ fn draw(column: &Column, index_date: Option<Day>, today: Day) -> Result<Draw, Pl
             FixedKind::Flag => Fixed::Flag(value == "1"),
             FixedKind::Int => Fixed::Int(value.parse().expect("validated int")),
             FixedKind::Float => {
-                Fixed::Float(super::yaml::parse_number(value).expect("validated float"))
+                Fixed::Float(crate::yaml::parse_number(value).expect("validated float"))
             }
             FixedKind::Date(format) => {
                 Fixed::Date(Day::parse_iso(value).expect("validated date"), *format)
