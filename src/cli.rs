@@ -72,6 +72,19 @@ pub(crate) fn parse_level(text: &str) -> Result<u32, String> {
     gzip::check_level(level)
 }
 
+/// The most worker threads `--threads` may ask for.
+pub const MAX_THREADS: usize = 1024;
+
+/// A `--threads` value: 1 to [`MAX_THREADS`], or 0 for all cores.
+pub(crate) fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(threads) if threads <= MAX_THREADS => Ok(threads),
+        _ => Err(format!(
+            "{text:?} is not a number of threads from 1 to {MAX_THREADS} (0: all cores)"
+        )),
+    }
+}
+
 /// The `cohort-joiner` command line: exactly the join's arguments.
 #[derive(Debug, Parser)]
 #[command(

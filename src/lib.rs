@@ -11,3 +11,4 @@ pub mod pipeline;
 pub mod progress;
 pub mod report;
 pub mod table;
+pub mod yaml;

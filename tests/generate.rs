@@ -514,3 +514,62 @@ print("ok")
         "ok"
     );
 }
+
+#[test]
+fn populations_that_cannot_be_generated_fail_before_any_work() {
+    let schema = schema("study_definition_end");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Ids are distinct numbers below 10 N in 64-bit integers: N <= 922337203685477580.
+    for population in ["2000000000000000000", "922337203685477581"] {
+        let mut command = common::cohortkit();
+        command.args([
+            "generate",
+            "--schema",
+            path(&schema),
+            "--population",
+            population,
+        ]);
+        command.args(["--output-dir", path(&out)]);
+        let (code, stderr) = common::run_bounded(command);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "a population of {population} is more than can be generated: at most 922337203685477580 rows per file"
+            )),
+            "{stderr}"
+        );
+        assert!(!out.exists(), "no output directory before the error");
+    }
+    // No rows is a header alone.
+    generate(
+        &[
+            "--schema",
+            path(&schema),
+            "--population",
+            "0",
+            "--output-dir",
+            path(&out),
+        ],
+        true,
+    );
+    let text = std::fs::read_to_string(out.join("input_end.csv")).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("covid_vacc_date,"), "{text}");
+}
+
+#[test]
+fn too_many_threads_is_refused_at_once() {
+    let schema = schema("study_definition_end");
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = common::cohortkit();
+    command.args(["generate", "--schema", path(&schema), "--threads", "100000"]);
+    command.args(["--output-dir", path(dir.path())]);
+    let (code, stderr) = common::run_bounded(command);
+    assert_eq!(code, Some(2), "a usage error: {stderr}");
+    assert!(
+        stderr.contains("\"100000\" is not a number of threads from 1 to 1024 (0: all cores)"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -307,3 +307,94 @@ fn schema_check_reports_every_problem_with_its_line() {
     assert!(good.status.success());
     assert!(String::from_utf8_lossy(&good.stdout).contains("124 columns"));
 }
+
+/// The schema of `columns` with a patient id.
+fn schema_with(columns: &str) -> String {
+    format!("study_definition: s\ncolumns:\n- name: patient_id\n  type: patient_id\n{columns}")
+}
+
+#[test]
+fn alias_bombs_are_refused_at_once_naming_the_alias() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.schema.yaml");
+    // The bomb under an unknown field of a column: `a` is line 10.
+    let columns = format!(
+        "- name: c\n  type: category\n  rate: universal\n  ratios: {{x: 1}}\n  bomb:\n{}",
+        common::billion_laughs("    ")
+    );
+    std::fs::write(&path, schema_with(&columns)).unwrap();
+    let mut check = common::cohortkit();
+    check.args(["schema", "check"]).arg(&path);
+    let mut generate = common::cohortkit();
+    generate
+        .args(["generate", "--schema"])
+        .arg(&path)
+        .arg("--output-dir")
+        .arg(dir.path().join("out"));
+    for command in [check, generate] {
+        let (code, stderr) = common::run_bounded(command);
+        assert_eq!(code, Some(1), "{stderr}");
+        // `g`, line 16, holds aliases of 597,871 nodes each: the sixth
+        // passes the bound of 4,000,000.
+        assert!(
+            stderr.contains("bomb.schema.yaml: line 16: aliases here expand to more than 4000000 nodes; the file is probably malicious or broken"),
+            "{stderr}"
+        );
+    }
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn field_problems_name_the_column_key_value_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.schema.yaml");
+    let columns = "\
+- name: covid_date
+  type: date
+  incidence: 0.5
+  earliest: 2020-02-30
+  latest: 2021-13-01
+  keep_between: [2019-04-31, null]
+- name: bmi
+  type: float
+  incidence: 1.5
+  distribution: normal
+  mean: abc
+  stddev: -1
+- name: region
+  type: category
+  rate: universal
+  ratios: {North: 0.5, South: half}
+- name: start
+  type: date
+  value: 2021-02-29
+- name: visits
+  type: int
+  rate: universal
+  distribution: poisson
+  mean: -2
+";
+    std::fs::write(
+        &path,
+        format!("index_date: 2020/03/01\n{}", schema_with(columns)),
+    )
+    .unwrap();
+    let mut check = common::cohortkit();
+    check.args(["schema", "check"]).arg(&path);
+    let (code, stderr) = common::run_bounded(check);
+    assert_eq!(code, Some(1), "{stderr}");
+    for expected in [
+        "line 1: index_date: 2020/03/01 is not a YYYY-MM-DD date",
+        "line 9: column \"covid_date\": earliest: 2020-02-30 is not a date (February 2020 has 29 days)",
+        "line 10: column \"covid_date\": latest: 2021-13-01 is not a date (there is no month 13)",
+        "line 11: column \"covid_date\": keep_between: 2019-04-31 is not a date (April 2019 has 30 days)",
+        "line 14: column \"bmi\": incidence: 1.5 is not a number from 0 to 1",
+        "line 16: column \"bmi\": mean: abc is not a number",
+        "line 17: column \"bmi\": stddev: -1 is not a standard deviation (it must be 0 or more)",
+        "line 21: column \"region\": ratios: South: half is not a probability (a number, 0 or more)",
+        "line 24: column \"start\": value: 2021-02-29 is not a date (February 2021 has 28 days)",
+        "line 29: column \"visits\": mean: -2 is not a poisson mean (it must be 0 or more)",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} not in:\n{stderr}");
+    }
+}

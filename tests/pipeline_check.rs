@@ -174,3 +174,31 @@ fn version_rules_apply_by_version() {
         "{stderr}"
     );
 }
+
+#[test]
+fn alias_bombs_are_refused_at_once_by_check_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "version: 5\nx-bomb:\n{}actions:\n{}",
+        common::billion_laughs("  "),
+        action("a", "python:v2 a.py", "output/a.csv")
+    );
+    std::fs::write(dir.path().join("project.yaml"), text).unwrap();
+    let mut check = common::cohortkit();
+    check.args(["check", "--project-dir"]).arg(dir.path());
+    let mut run = common::cohortkit();
+    run.args(["run", "--project-dir"])
+        .arg(dir.path())
+        .arg("run_all");
+    for command in [check, run] {
+        let (code, stderr) = common::run_bounded(command);
+        assert_eq!(code, Some(1), "{stderr}");
+        // `g` (line 9) holds aliases of 597,871 nodes each.
+        assert!(
+            stderr.contains("aliases here expand to more than 4000000 nodes; the file is probably malicious or broken"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("(line 9)"), "{stderr}");
+    }
+    assert!(!dir.path().join("metadata").exists());
+}

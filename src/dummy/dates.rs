@@ -21,6 +21,11 @@ impl Day {
     /// Parses `YYYY-MM-DD` (exactly that layout, as Python's
     /// `date.fromisoformat` before 3.11).
     pub fn parse_iso(text: &str) -> Option<Day> {
+        Day::parse_checked(text).ok()
+    }
+
+    /// Parses `YYYY-MM-DD`, saying why a text is not a date.
+    pub fn parse_checked(text: &str) -> Result<Day, DateError> {
         let bytes = text.as_bytes();
         let layout_ok = bytes.len() == 10
             && bytes[4] == b'-'
@@ -30,10 +35,19 @@ impl Day {
                 .enumerate()
                 .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
         if !layout_ok {
-            return None;
+            return Err(DateError::Layout);
         }
-        let num = |r: std::ops::Range<usize>| text[r].parse::<u32>().ok();
-        Day::from_ymd(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+        let num =
+            |r: std::ops::Range<usize>| -> u32 { text[r].parse().expect("four or two digits") };
+        let (year, month, day) = (num(0..4) as i32, num(5..7), num(8..10));
+        if !(1..=12).contains(&month) {
+            return Err(DateError::Month(month));
+        }
+        Day::from_ymd(year, month, day).ok_or_else(|| DateError::Day {
+            year,
+            month: MONTHS[month as usize - 1],
+            days: days_in_month(year, month),
+        })
     }
 
     /// Year, month (1–12) and day of the month (Howard Hinnant's
@@ -152,6 +166,51 @@ impl DateFormat {
             DateFormat::Day => day,
         }
     }
+}
+
+/// Why a text is not a `YYYY-MM-DD` date; reads after the text
+/// (`2020-02-30 is not a date (February 2020 has 29 days)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    /// Not `YYYY-MM-DD`.
+    #[error("is not a YYYY-MM-DD date")]
+    Layout,
+    /// The month is not 01 to 12.
+    #[error("is not a date (there is no month {0})")]
+    Month(u32),
+    /// The month has no such day.
+    #[error("is not a date ({month} {year} has {days} days)")]
+    Day {
+        /// The year.
+        year: i32,
+        /// The month's name.
+        month: &'static str,
+        /// How many days it has.
+        days: u32,
+    },
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The days of `month` (1–12) of `year`.
+fn days_in_month(year: i32, month: u32) -> u32 {
+    (28..=31)
+        .rev()
+        .find(|&day| Day::from_ymd(year, month, day).is_some())
+        .expect("every month has 28 days")
 }
 
 /// What is wrong with an `--index-date-range`, worded as upstream words it.
@@ -290,6 +349,27 @@ mod tests {
         ] {
             assert_eq!(Day::parse_iso(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn impossible_dates_say_why() {
+        let why = |text: &str| Day::parse_checked(text).unwrap_err().to_string();
+        assert_eq!(
+            why("2020-02-30"),
+            "is not a date (February 2020 has 29 days)"
+        );
+        assert_eq!(
+            why("2021-02-29"),
+            "is not a date (February 2021 has 28 days)"
+        );
+        assert_eq!(why("2020-04-31"), "is not a date (April 2020 has 30 days)");
+        assert_eq!(why("2020-13-01"), "is not a date (there is no month 13)");
+        assert_eq!(why("2020-00-10"), "is not a date (there is no month 0)");
+        assert_eq!(
+            why("2020-01-00"),
+            "is not a date (January 2020 has 31 days)"
+        );
+        assert_eq!(why("2020/01/01"), "is not a YYYY-MM-DD date");
     }
 
     #[test]

@@ -85,13 +85,10 @@ pub fn write(
             job.date.map(|d| i64::from(d.0)),
         )
     };
-    let chunks: Vec<(u64, u64, usize)> = (0..plan.population.div_ceil(CHUNK_ROWS))
-        .map(|i| {
-            let start = i * CHUNK_ROWS;
-            (i, start, CHUNK_ROWS.min(plan.population - start) as usize)
-        })
-        .collect();
-    let window = (rayon::current_num_threads() * 2).max(2);
+    // Chunks in flight take memory: as many as the cores can draw, not as
+    // many as `--threads` asks for.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let window = (rayon::current_num_threads().min(cores) * 2).max(2);
     let draw =
         |&(index, start, len): &(u64, u64, usize)| chunk::draw(plan, &ids, key, index, start, len);
     if job.format.is_csv() {
@@ -101,7 +98,7 @@ pub fn write(
         sink.write_all(&render::header(plan)).map_err(io)?;
         // Draw the next window while the last one is compressed and written.
         let mut pending: Vec<(Vec<u8>, usize)> = Vec::new();
-        for group in chunks.chunks(window) {
+        for group in windows(plan.population, window) {
             let (written, texts) = rayon::join(
                 || write_texts(&mut sink, &pending, progress),
                 || {
@@ -127,23 +124,37 @@ pub fn write(
     let schema = render::arrow_schema(plan);
     let dictionaries = render::dictionaries(plan);
     let mut writer = FrameWriter::create(&job.path, job.format, schema.clone(), settings.level)?;
-    for group in chunks.chunks(window) {
+    for group in windows(plan.population, window) {
         let batches: Vec<_> = group
             .par_iter()
             .map(|c| render::batch(plan, &draw(c), &schema, &dictionaries))
             .collect();
-        for (batch, c) in batches.iter().zip(group) {
+        for (batch, c) in batches.iter().zip(&group) {
             writer.write(batch)?;
             progress.rows(c.2 as u64);
         }
     }
-    if chunks.is_empty() {
+    if plan.population == 0 {
         let empty = arrow_array::RecordBatch::new_empty(schema);
         writer.write(&empty)?;
     }
     let warnings = writer.finish()?;
     progress.file_done();
     Ok(warnings)
+}
+
+/// The chunks of a file of `population` rows, `window` at a time: each
+/// chunk's number, first row and rows.
+fn windows(population: u64, window: usize) -> impl Iterator<Item = Vec<(u64, u64, usize)>> {
+    let count = population.div_ceil(CHUNK_ROWS);
+    (0..count).step_by(window).map(move |first| {
+        (first..count.min(first + window as u64))
+            .map(|i| {
+                let start = i * CHUNK_ROWS;
+                (i, start, CHUNK_ROWS.min(population - start) as usize)
+            })
+            .collect()
+    })
 }
 
 fn write_texts(

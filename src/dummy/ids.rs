@@ -3,7 +3,9 @@
 //!
 //! A population of N is N *slots*. Upstream-like, ids are distinct integers
 //! from `[0, 10 N)`, made by a keyed permutation of that range, so they look
-//! random and never repeat within a file.
+//! random and never repeat within a file. So N is at most
+//! [`MAX_POPULATION`]: the ids then fit the 64-bit signed integers of Arrow,
+//! Parquet and Stata files.
 //!
 //! - A file without an index date (the end-of-study extract) holds each
 //!   slot's current patient: ids `perm(slot)`.
@@ -18,6 +20,9 @@
 //! `--independent-ids` instead draws each file's ids afresh (upstream).
 
 use super::random::{combine, mix};
+
+/// The largest population ids can be drawn for: `10 N` fits an `i64`.
+pub const MAX_POPULATION: u64 = i64::MAX as u64 / 10;
 
 /// Share of slots whose patient changes over time.
 pub const CHURN: f64 = 0.04;
@@ -40,8 +45,9 @@ pub struct Ids {
 }
 
 impl Ids {
-    /// Ids from the universe of `seed` for a file of `population` rows at
-    /// index date `date` (days since 1970; `None` for an undated file).
+    /// Ids from the universe of `seed` for a file of `population` rows
+    /// (at most [`MAX_POPULATION`]) at index date `date` (days since 1970;
+    /// `None` for an undated file).
     pub fn shared(seed: u64, population: u64, date: Option<i64>) -> Ids {
         Ids {
             permutation: Permutation::new(population * 10, combine(&[seed, 0x1D5])),
@@ -52,8 +58,8 @@ impl Ids {
         }
     }
 
-    /// Upstream's ids: `population` distinct integers from `[0, 10 N)`,
-    /// drawn afresh for each `file` key.
+    /// Upstream's ids: `population` (at most [`MAX_POPULATION`]) distinct
+    /// integers from `[0, 10 N)`, drawn afresh for each `file` key.
     pub fn independent(seed: u64, population: u64, file: u64) -> Ids {
         Ids {
             permutation: Permutation::new(population * 10, combine(&[seed, 0x1D6, file])),

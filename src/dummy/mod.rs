@@ -13,7 +13,6 @@ pub mod random;
 pub mod render;
 pub mod schema;
 pub mod study_yaml;
-pub mod yaml;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -43,7 +42,7 @@ pub struct GenerateArgs {
     /// uses every analysis/study_definition*.schema.yaml.
     #[arg(long, value_name = "NAME")]
     pub study_definition: Option<String>,
-    /// Rows per file.
+    /// Rows per file (0 writes headers only).
     #[arg(
         long,
         visible_alias = "expectations-population",
@@ -87,7 +86,7 @@ pub struct GenerateArgs {
     #[arg(long, hide = true)]
     pub with_end_date_fix: bool,
     /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::cli::parse_threads)]
     pub threads: Option<usize>,
     /// Gzip level for .csv.gz and .dta.gz outputs: 0 (none) to 12 (smallest).
     #[arg(long, value_name = "N", default_value_t = gzip::DEFAULT_LEVEL, value_parser = crate::cli::parse_level)]
@@ -189,7 +188,6 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         None => vec![None],
     };
     let studies = studies(args)?;
-    let (jobs, skipped) = jobs(args, &studies, &dates)?;
     let plans = studies
         .iter()
         .map(|s| {
@@ -200,6 +198,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("study {}", s.name))
         })
         .collect::<anyhow::Result<Vec<Option<Plan>>>>()?;
+    let (jobs, skipped) = jobs(args, &studies, &dates)?;
     let settings = Settings {
         seed: args.seed,
         independent_ids: args.independent_ids,

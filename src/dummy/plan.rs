@@ -4,6 +4,7 @@
 use rand_distr::Poisson;
 
 use super::dates::{DateFormat, Day};
+use super::ids::MAX_POPULATION;
 use super::random::{Discrete, hash_text};
 use super::schema::{
     Column, DateBound, DateRate, FixedKind, IntDistribution, Missing, Schema, TextKind, Values,
@@ -154,11 +155,22 @@ impl Fixed {
 
 /// Why a schema cannot be drawn on this run.
 #[derive(Debug, thiserror::Error)]
-#[error("column {column:?} (line {line}): {message}")]
-pub struct PlanError {
-    column: String,
-    line: usize,
-    message: String,
+pub enum PlanError {
+    /// A column cannot be drawn (its bounds, its distribution).
+    #[error("column {column:?} (line {line}): {message}")]
+    Column {
+        /// The column.
+        column: String,
+        /// Its line in the schema.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Too many rows for distinct patient ids.
+    #[error(
+        "a population of {0} is more than can be generated: at most {MAX_POPULATION} rows per file (patient ids are distinct numbers below 10 times the population, and must fit a 64-bit integer)"
+    )]
+    Population(u64),
 }
 
 /// UK population by five-year age band, thousands (ONS 2018 principal
@@ -212,9 +224,12 @@ pub fn age_probabilities() -> Vec<f64> {
 }
 
 impl Plan {
-    /// Prepares `schema` for files of `population` rows, with `today` for
-    /// `today` bounds.
+    /// Prepares `schema` for files of `population` rows (at most
+    /// [`MAX_POPULATION`]), with `today` for `today` bounds.
     pub fn new(schema: &Schema, population: u64, today: Day) -> Result<Plan, PlanError> {
+        if population > MAX_POPULATION {
+            return Err(PlanError::Population(population));
+        }
         let index = |name: &str| {
             schema
                 .columns
@@ -254,7 +269,7 @@ impl Plan {
 }
 
 fn draw(column: &Column, index_date: Option<Day>, today: Day) -> Result<Draw, PlanError> {
-    let error = |message: String| PlanError {
+    let error = |message: String| PlanError::Column {
         column: column.name.clone(),
         line: column.line,
         message,
@@ -310,7 +325,7 @@ fn draw(column: &Column, index_date: Option<Day>, today: Day) -> Result<Draw, Pl
             FixedKind::Flag => Fixed::Flag(value == "1"),
             FixedKind::Int => Fixed::Int(value.parse().expect("validated int")),
             FixedKind::Float => {
-                Fixed::Float(super::yaml::parse_number(value).expect("validated float"))
+                Fixed::Float(crate::yaml::parse_number(value).expect("validated float"))
             }
             FixedKind::Date(format) => {
                 Fixed::Date(Day::parse_iso(value).expect("validated date"), *format)

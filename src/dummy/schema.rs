@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::dates::{DateFormat, Day};
-use super::yaml::Problem;
+use crate::yaml::Problem;
 
 /// A whole schema: one study definition's extract.
 #[derive(Clone, Debug, PartialEq)]
@@ -171,14 +171,6 @@ pub enum DateBound {
 }
 
 impl DateBound {
-    fn parse(text: &str) -> Option<DateBound> {
-        match text {
-            "today" => Some(DateBound::Today),
-            "index_date" => Some(DateBound::IndexDate),
-            _ => Day::parse_iso(text).map(DateBound::Day),
-        }
-    }
-
     fn to_text(self) -> String {
         match self {
             DateBound::Day(day) => day.to_string(),
@@ -251,14 +243,22 @@ pub struct SchemaError {
 
 fn describe(problems: &[Problem]) -> String {
     match problems {
-        [one] => format!("line {}: {}", one.line, one.message),
+        [one] => located(one),
         many => {
             let mut text = format!("{} problems in the schema:", many.len());
             for p in many {
-                let _ = write!(text, "\n  line {}: {}", p.line, p.message);
+                let _ = write!(text, "\n  {}", located(p));
             }
             text
         }
+    }
+}
+
+/// `line N: what is wrong`, as the schema commands print a problem.
+pub(super) fn located(problem: &Problem) -> String {
+    match problem.line {
+        Some(line) => format!("line {line}: {}", problem.message),
+        None => problem.message.clone(),
     }
 }
 
@@ -396,7 +396,7 @@ columns:
             .replace("    U: 0.01", "    U: 0.02")
             .replace("earliest: 1900-01-01", "earliest: 1900-13-01");
         let found = problems(&bad);
-        let lines: Vec<usize> = found.iter().map(|p| p.line).collect();
+        let lines: Vec<usize> = found.iter().filter_map(|p| p.line).collect();
         assert!(found[0].message.contains("1900-13-01") || found[0].message.contains("earliest"));
         assert_eq!(lines, [6, 13, 29], "{found:?}");
         assert!(
@@ -440,7 +440,7 @@ columns:
             found[0].message.contains("`mean` does not apply"),
             "{found:?}"
         );
-        assert_eq!(found[0].line, 14);
+        assert_eq!(found[0].line, Some(14));
         let unknown = SMALL.replace(
             "  format: YYYY-MM-DD\n- name: event",
             "  fromat: YYYY\n- name: event",

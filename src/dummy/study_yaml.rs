@@ -13,7 +13,7 @@ use super::schema::{
     Column, DateBound, DateRate, DateSpec, Defaults, FixedKind, IntDistribution, Missing, Rate,
     Schema, TextKind, Values,
 };
-use super::yaml::{self, Node, Problem};
+use crate::yaml::{self, Node, Problem, Tags};
 
 /// How to fill in what the dump lacks.
 #[derive(Debug, Default)]
@@ -50,7 +50,7 @@ pub enum ImportError {
 fn describe(problems: &[Problem]) -> String {
     problems
         .iter()
-        .map(|p| format!("line {}: {}", p.line, p.message))
+        .map(super::schema::located)
         .collect::<Vec<_>>()
         .join("\n  ")
 }
@@ -65,16 +65,16 @@ const UNSUPPORTED: [&str; 3] = [
 /// Converts dump text into a schema.
 pub fn import(text: &str, options: &Options) -> Result<Schema, ImportError> {
     let defaults_doc = match &options.defaults {
-        Some(text) => yaml::load(text).map_err(|p| ImportError::Defaults(vec![p]))?,
+        Some(text) => yaml::parse(text, Tags::Ignore).map_err(ImportError::Defaults)?,
         None => None,
     };
     let defaults = match &defaults_doc {
         Some(node) => Expectations::read(node).map_err(ImportError::Defaults)?,
         None => Expectations::default(),
     };
-    let root = yaml::load(text)
-        .map_err(|p| ImportError::Dump(vec![p]))?
-        .ok_or_else(|| ImportError::Dump(vec![problem_at(1, "the dump is empty")]))?;
+    let root = yaml::parse(text, Tags::Ignore)
+        .map_err(ImportError::Dump)?
+        .ok_or_else(|| ImportError::Dump(vec![Problem::at(1, "the dump is empty")]))?;
     let mut importer = Importer {
         options,
         defaults: &defaults,
@@ -88,10 +88,10 @@ pub fn import(text: &str, options: &Options) -> Result<Schema, ImportError> {
     let mut schema_defaults = Defaults::default();
     let mut problems = Vec::new();
     if let Some(node) = defaults.incidence {
-        schema_defaults.incidence = yaml::number(node);
+        schema_defaults.incidence = node.number();
     }
     if let Some(node) = defaults.rate {
-        schema_defaults.rate = yaml::text(node).and_then(Rate::parse);
+        schema_defaults.rate = node.text().and_then(Rate::parse);
     }
     for (node, slot) in [
         (defaults.earliest, &mut schema_defaults.earliest),
@@ -112,15 +112,8 @@ pub fn import(text: &str, options: &Options) -> Result<Schema, ImportError> {
     })
 }
 
-fn problem_at(line: usize, message: impl Into<String>) -> Problem {
-    Problem {
-        line,
-        message: message.into(),
-    }
-}
-
 fn bound(node: &Node, options: &Options, problems: &mut Vec<Problem>) -> Option<DateBound> {
-    let parsed = match yaml::text(node) {
+    let parsed = match node.text() {
         Some("today") => Some(DateBound::Today),
         Some("index_date") => Some(DateBound::IndexDate),
         Some(text) => Day::parse_iso(text).map(|day| {
@@ -134,13 +127,13 @@ fn bound(node: &Node, options: &Options, problems: &mut Vec<Problem>) -> Option<
     };
     if parsed.is_none() {
         problems.push(Problem::at(
-            node,
+            node.line,
             "a date expectation must be YYYY-MM-DD, today or index_date",
         ));
     }
     if parsed == Some(DateBound::IndexDate) && options.index_date.is_none() {
         problems.push(Problem::at(
-            node,
+            node.line,
             "index_date is used: give the study's index date with --index-date",
         ));
     }
@@ -150,40 +143,44 @@ fn bound(node: &Node, options: &Options, problems: &mut Vec<Problem>) -> Option<
 /// The parts of a `return_expectations` (or default) mapping, each
 /// overriding the defaults on its own, as upstream's recursive merge does.
 #[derive(Default, Clone, Copy)]
-struct Expectations<'b, 'a> {
-    incidence: Option<&'b Node<'a>>,
-    rate: Option<&'b Node<'a>>,
-    earliest: Option<&'b Node<'a>>,
-    latest: Option<&'b Node<'a>>,
-    int: Option<&'b Node<'a>>,
-    float: Option<&'b Node<'a>>,
-    ratios: Option<&'b Node<'a>>,
+struct Expectations<'b> {
+    incidence: Option<&'b Node>,
+    rate: Option<&'b Node>,
+    earliest: Option<&'b Node>,
+    latest: Option<&'b Node>,
+    int: Option<&'b Node>,
+    float: Option<&'b Node>,
+    ratios: Option<&'b Node>,
 }
 
-impl<'b, 'a> Expectations<'b, 'a> {
-    fn read(node: &'b Node<'a>) -> Result<Self, Vec<Problem>> {
+impl<'b> Expectations<'b> {
+    fn read(node: &'b Node) -> Result<Self, Vec<Problem>> {
         let mut e = Expectations::default();
-        if yaml::is_null(node) {
+        if node.is_null() {
             return Ok(e);
         }
-        let Some(map) = yaml::mapping(node) else {
-            return Err(vec![Problem::at(node, "expectations must be a mapping")]);
+        let Some(map) = node.as_map() else {
+            return Err(vec![Problem::at(
+                node.line,
+                "expectations must be a mapping",
+            )]);
         };
-        for (key, value) in map {
-            match yaml::text(key) {
+        for entry in map {
+            let value = &entry.value;
+            match entry.key.text() {
                 Some("incidence") => e.incidence = Some(value),
                 Some("rate") => e.rate = Some(value),
                 Some("date") => {
-                    e.earliest = yaml::get(value, "earliest");
-                    e.latest = yaml::get(value, "latest");
+                    e.earliest = value.get("earliest");
+                    e.latest = value.get("latest");
                 }
                 Some("int") => e.int = Some(value),
                 Some("float") => e.float = Some(value),
-                Some("category") => e.ratios = yaml::get(value, "ratios"),
+                Some("category") => e.ratios = value.get("ratios"),
                 Some("bool") => {}
                 other => {
                     return Err(vec![Problem::at(
-                        key,
+                        entry.line,
                         format!("unknown expectation {:?}", other.unwrap_or("")),
                     )]);
                 }
@@ -192,7 +189,7 @@ impl<'b, 'a> Expectations<'b, 'a> {
         Ok(e)
     }
 
-    fn over(self, defaults: &Expectations<'b, 'a>) -> Self {
+    fn over(self, defaults: &Expectations<'b>) -> Self {
         Expectations {
             incidence: self.incidence.or(defaults.incidence),
             rate: self.rate.or(defaults.rate),
@@ -224,54 +221,54 @@ enum Group {
     PatientId,
 }
 
-struct Importer<'o, 'b, 'a> {
+struct Importer<'o, 'b> {
     options: &'o Options,
-    defaults: &'o Expectations<'b, 'a>,
+    defaults: &'o Expectations<'b>,
     problems: Vec<Problem>,
 }
 
-impl<'b, 'a> Importer<'_, 'b, 'a> {
-    fn columns(&mut self, root: &'b Node<'a>) -> Vec<(Group, Column)> {
-        let Some(definitions) = yaml::get(root, "covariate_definitions").and_then(yaml::mapping)
-        else {
+impl<'b> Importer<'_, 'b> {
+    fn columns(&mut self, root: &'b Node) -> Vec<(Group, Column)> {
+        let Some(definitions) = root.get("covariate_definitions").and_then(Node::as_map) else {
             self.problems.push(Problem::at(
-                root,
+                root.line,
                 "no `covariate_definitions`: is this the output of `cohortextractor dump_study_yaml`?",
             ));
             return Vec::new();
         };
-        let hidden: HashSet<&str> = yaml::get(root, "hidden_columns")
-            .and_then(yaml::sequence)
-            .map(|items| items.iter().filter_map(yaml::text).collect())
+        let hidden: HashSet<&str> = root
+            .get("hidden_columns")
+            .and_then(Node::as_seq)
+            .map(|items| items.iter().filter_map(Node::text).collect())
             .unwrap_or_default();
         let by_name: HashMap<&str, &Node> = definitions
             .iter()
-            .filter_map(|(k, v)| Some((yaml::text(k)?, *v)))
+            .filter_map(|e| Some((e.key.text()?, &e.value)))
             .collect();
         let written = |name: &str| name != "population" && !hidden.contains(name);
         // Sources of `include_date_of_match` companions: missing where the
         // companion date is empty.
         let date_of: HashMap<&str, &str> = definitions
             .iter()
-            .filter_map(|(k, v)| {
-                let name = yaml::text(k)?;
-                let args = yaml::get(v, "args")?;
-                let is_value_from = yaml::get(v, "type").and_then(yaml::text) == Some("value_from");
-                let source = yaml::get(args, "source").and_then(yaml::text)?;
+            .filter_map(|e| {
+                let (name, v) = (e.key.text()?, &e.value);
+                let args = v.get("args")?;
+                let is_value_from = v.get("type").and_then(Node::text) == Some("value_from");
+                let source = args.get("source").and_then(Node::text)?;
                 (is_value_from && written(name)).then_some((source, name))
             })
             .collect();
         let mut columns = Vec::new();
-        for (key, definition) in &definitions {
-            let Some(name) = yaml::text(key) else {
+        for entry in definitions {
+            let Some(name) = entry.key.text() else {
                 self.problems
-                    .push(Problem::at(key, "a variable name must be text"));
+                    .push(Problem::at(entry.line, "a variable name must be text"));
                 continue;
             };
             if !written(name) {
                 continue;
             }
-            if let Some(column) = self.column(name, definition, &by_name, date_of.get(name)) {
+            if let Some(column) = self.column(name, &entry.value, &by_name, date_of.get(name)) {
                 columns.push(column);
             }
         }
@@ -290,25 +287,23 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
     fn column(
         &mut self,
         name: &str,
-        definition: &'b Node<'a>,
-        by_name: &HashMap<&str, &'b Node<'a>>,
+        definition: &'b Node,
+        by_name: &HashMap<&str, &'b Node>,
         date_column: Option<&&str>,
     ) -> Option<(Group, Column)> {
-        let function = yaml::get(definition, "type")
-            .and_then(yaml::text)
-            .unwrap_or("");
-        let Some(args) = yaml::get(definition, "args") else {
+        let function = definition.get("type").and_then(Node::text).unwrap_or("");
+        let Some(args) = definition.get("args") else {
             self.problems.push(Problem::at(
-                definition,
+                definition.line,
                 format!("variable {name:?} has no `args`"),
             ));
             return None;
         };
-        let arg = |key: &str| yaml::get(args, key).filter(|n| !yaml::is_null(n));
-        let arg_text = |key: &str| arg(key).and_then(yaml::text);
+        let arg = |key: &str| args.get(key).filter(|n| !n.is_null());
+        let arg_text = |key: &str| arg(key).and_then(Node::text);
         if UNSUPPORTED.contains(&function) {
             self.problems.push(Problem::at(
-                definition,
+                definition.line,
                 format!(
                     "variable {name:?} uses {function}, which cohortkit cannot make dummy data for yet; write its column into the schema by hand"
                 ),
@@ -327,7 +322,7 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
             (Some("str"), _, _) => Kind::Str,
             (other, _, _) => {
                 self.problems.push(Problem::at(
-                    definition,
+                    definition.line,
                     format!(
                         "variable {name:?} has column_type {:?}; expected date, bool, int, float or str",
                         other.unwrap_or("")
@@ -336,11 +331,11 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
                 return None;
             }
         };
-        let line = yaml::line(definition);
+        let line = definition.line;
         let date_format = match arg_text("date_format") {
             Some(text) => DateFormat::parse(text).or_else(|| {
                 self.problems.push(Problem::at(
-                    arg("date_format")?,
+                    arg("date_format")?.line,
                     "date_format must be YYYY, YYYY-MM or YYYY-MM-DD",
                 ));
                 None
@@ -349,8 +344,8 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
         };
         if function == "fixed_value" {
             let value = arg("value")
-                .and_then(|n| yaml::scalar(n))
-                .map(|(t, _)| t.to_string());
+                .and_then(Node::as_scalar)
+                .map(|s| s.text.to_string());
             let fixed_kind = match kind {
                 Kind::Date => FixedKind::Date(date_format),
                 Kind::Bool => FixedKind::Flag,
@@ -360,7 +355,7 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
             };
             let Some(value) = value else {
                 self.problems.push(Problem::at(
-                    args,
+                    args.line,
                     format!("fixed_value {name:?} has no value"),
                 ));
                 return None;
@@ -382,8 +377,8 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
         let own = match (function, arg_text("source")) {
             ("value_from", Some(source)) => by_name
                 .get(source)
-                .and_then(|d| yaml::get(d, "args"))
-                .and_then(|a| yaml::get(a, "return_expectations"))
+                .and_then(|d| d.get("args"))
+                .and_then(|a| a.get("return_expectations"))
                 .or(arg("return_expectations")),
             _ => arg("return_expectations"),
         };
@@ -399,9 +394,9 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
         }
         .over(self.defaults);
         let rate = match expectations.rate {
-            Some(node) => yaml::text(node).and_then(Rate::parse).or_else(|| {
+            Some(node) => node.text().and_then(Rate::parse).or_else(|| {
                 self.problems.push(Problem::at(
-                    node,
+                    node.line,
                     "rate must be uniform, exponential_increase or universal",
                 ));
                 None
@@ -412,17 +407,19 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
         let missing = match (date_column, rate, expectations.incidence) {
             (Some(date), _, _) => Missing::Follows(date.to_string()),
             (None, Rate::Universal, _) => Missing::Never,
-            (None, _, Some(node)) => match yaml::number(node) {
+            (None, _, Some(node)) => match node.number() {
                 Some(p) if (0.0..=1.0).contains(&p) => Missing::Incidence(p),
                 _ => {
-                    self.problems
-                        .push(Problem::at(node, "incidence must be a number from 0 to 1"));
+                    self.problems.push(Problem::at(
+                        node.line,
+                        "incidence must be a number from 0 to 1",
+                    ));
                     return None;
                 }
             },
             (None, _, None) => {
                 self.problems.push(Problem::at(
-                    definition,
+                    definition.line,
                     format!(
                         "variable {name:?} has no incidence (nor a `universal` rate): give a default with --defaults '{{incidence: 0.5}}'"
                     ),
@@ -468,10 +465,10 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
     }
 
     fn number(&mut self, node: &Node, key: &str) -> Option<f64> {
-        let value = yaml::get(node, key).and_then(yaml::number);
+        let value = node.get(key).and_then(Node::number);
         if value.is_none() {
             self.problems
-                .push(Problem::at(node, format!("expected a number `{key}`")));
+                .push(Problem::at(node.line, format!("expected a number `{key}`")));
         }
         value
     }
@@ -479,12 +476,12 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
     fn int(&mut self, name: &str, at: &Node, node: Option<&Node>) -> Option<IntDistribution> {
         let Some(node) = node else {
             self.problems.push(Problem::at(
-                at,
+                at.line,
                 format!("int variable {name:?} has no `int` expectation (distribution)"),
             ));
             return None;
         };
-        match yaml::get(node, "distribution").and_then(yaml::text) {
+        match node.get("distribution").and_then(Node::text) {
             Some("normal") => Some(IntDistribution::Normal {
                 mean: self.number(node, "mean")?,
                 stddev: self.number(node, "stddev")?,
@@ -492,7 +489,7 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
             Some("population_ages") => Some(IntDistribution::PopulationAges),
             _ => {
                 self.problems.push(Problem::at(
-                    node,
+                    node.line,
                     "int distributions are normal or population_ages",
                 ));
                 None
@@ -503,14 +500,14 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
     fn float(&mut self, name: &str, at: &Node, node: Option<&Node>) -> Option<Values> {
         let Some(node) = node else {
             self.problems.push(Problem::at(
-                at,
+                at.line,
                 format!("float variable {name:?} has no `float` expectation (distribution)"),
             ));
             return None;
         };
-        if yaml::get(node, "distribution").and_then(yaml::text) != Some("normal") {
+        if node.get("distribution").and_then(Node::text) != Some("normal") {
             self.problems
-                .push(Problem::at(node, "float distributions are normal"));
+                .push(Problem::at(node.line, "float distributions are normal"));
             return None;
         }
         Some(Values::Float {
@@ -525,25 +522,21 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
         at: &Node,
         node: Option<&Node>,
     ) -> Option<Vec<(Option<String>, f64)>> {
-        let Some(pairs) = node.and_then(yaml::mapping) else {
+        let Some(pairs) = node.and_then(Node::as_map) else {
             self.problems.push(Problem::at(
-                at,
+                at.line,
                 format!("text variable {name:?} has no `category: ratios` expectation"),
             ));
             return None;
         };
         let mut ratios = Vec::new();
-        for (key, value) in pairs {
-            let label = if yaml::is_null(key) {
-                None
-            } else {
-                yaml::scalar(key).map(|(t, _)| t.to_string())
-            };
-            match yaml::number(value) {
+        for pair in pairs {
+            let label = pair.key.text().map(str::to_string);
+            match pair.value.number() {
                 Some(p) => ratios.push((label, p)),
                 None => {
                     self.problems
-                        .push(Problem::at(value, "a ratio must be a number"));
+                        .push(Problem::at(pair.value.line, "a ratio must be a number"));
                     return None;
                 }
             }
@@ -564,7 +557,7 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
             Some(node) => bound(node, self.options, &mut self.problems),
             None => {
                 self.problems.push(Problem::at(
-                    at,
+                    at.line,
                     format!("{name} must define a date[{key}] expectation"),
                 ));
                 None
@@ -576,9 +569,9 @@ impl<'b, 'a> Importer<'_, 'b, 'a> {
         // expressions such as `covid_vacc_date + 19 days`).
         let keep = |i: usize| {
             between
-                .and_then(yaml::sequence)
+                .and_then(Node::as_seq)
                 .and_then(|items| items.get(i))
-                .and_then(yaml::text)
+                .and_then(Node::text)
                 .and_then(Day::parse_iso)
         };
         Some(DateSpec {

@@ -14,6 +14,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 
+use super::json::python_json;
 use super::metadata::ActionLog;
 use super::project::Action;
 use super::shell;
@@ -164,7 +165,7 @@ pub fn command_args(action: &Action) -> Vec<String> {
     let mut args = action.run.args().to_vec();
     if let Some(config) = &action.config {
         args.push("--config".into());
-        args.push(config.to_python_json().replace('\'', "\\u0027"));
+        args.push(python_json(config).replace('\'', "\\u0027"));
     }
     args
 }

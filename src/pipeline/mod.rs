@@ -1,7 +1,7 @@
 //! `cohortkit check`, `run` and `demo`: project.yaml pipelines run locally,
 //! without Docker.
 //!
-//! [`project`] reads the file (with line numbers, via [`yaml`]) and
+//! [`project`] reads the file (with line numbers, via [`crate::yaml`]) and
 //! [`validate`] applies each version's rules; [`plan`] decides what to run;
 //! [`runner`] runs ready actions concurrently, each in its own directory
 //! ([`workspace`]) through an executor ([`execute`]); [`outputs`] matches and
@@ -9,6 +9,7 @@
 
 pub mod demo;
 pub mod execute;
+pub mod json;
 pub mod metadata;
 pub mod outputs;
 pub mod plan;
@@ -18,7 +19,6 @@ pub mod shell;
 pub mod state;
 pub mod validate;
 pub mod workspace;
-pub mod yaml;
 
 use std::path::{Path, PathBuf};
 

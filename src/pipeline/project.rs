@@ -1,5 +1,5 @@
 //! The `project.yaml` model: the version, the expectations and the actions,
-//! read from a [`yaml`](super::yaml) tree so that every problem can name its
+//! read from a [`yaml`](crate::yaml) tree so that every problem can name its
 //! line. The rules that hold in every version are checked here; the rules
 //! that depend on the version and on several actions are in
 //! [`validate`](super::validate).
@@ -9,8 +9,9 @@ use std::path::Path;
 
 use super::outputs::{self, Level};
 use super::shell;
-use super::yaml::{self, Node, Value};
+use super::validate::Valid;
 use crate::table::text::python_float;
+use crate::yaml::{self, Entry, Node, Problem, Resolved, Tags};
 
 /// The newest project format.
 pub const LATEST_VERSION: f64 = 5.0;
@@ -28,49 +29,21 @@ pub fn is_valid_tag(tag: &str) -> bool {
     !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
 
-/// A problem found in the project file, with its line where one exists.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// What is wrong, in upstream's words where upstream has them.
-    pub message: String,
-    /// The 1-based line in `project.yaml`.
-    pub line: Option<usize>,
-}
-
-impl Problem {
-    /// A problem at `line`.
-    pub fn at(line: usize, message: impl Into<String>) -> Problem {
-        Problem {
-            message: message.into(),
-            line: Some(line),
-        }
-    }
-}
-
 /// Upstream's "Unexpected parameters (a, b) in PLACE" for the keys of
 /// `entries` that `known` rejects, at `line` or else at the first of them.
 pub(super) fn unexpected_parameters(
-    entries: &[yaml::Entry],
+    entries: &[Entry],
     known: impl Fn(&str) -> bool,
     place: &str,
     line: Option<usize>,
 ) -> Option<Problem> {
-    let unexpected: Vec<&yaml::Entry> = entries.iter().filter(|e| !known(&e.key)).collect();
+    let unexpected: Vec<&Entry> = entries.iter().filter(|e| !known(&e.key.text)).collect();
     let first = unexpected.first()?;
-    let names: Vec<&str> = unexpected.iter().map(|e| e.key.as_str()).collect();
+    let names: Vec<&str> = unexpected.iter().map(|e| &*e.key.text).collect();
     Some(Problem::at(
         line.unwrap_or(first.line),
         format!("Unexpected parameters ({}) in {place}", names.join(", ")),
     ))
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{} (line {line})", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
 }
 
 /// Every problem of an invalid project file.
@@ -186,34 +159,31 @@ impl Action {
 
 /// Reads and checks `path` (a `project.yaml`): returns the valid project and
 /// its warnings, or every problem.
-pub fn load(path: &Path) -> anyhow::Result<(super::validate::Valid, Vec<Problem>)> {
+pub fn load(path: &Path) -> anyhow::Result<(Valid, Vec<Problem>)> {
     use anyhow::Context;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the project file {}", path.display()))?;
-    let project = parse(&text)?;
-    Ok(super::validate::validate(project)?)
+    Ok(parse_and_validate(&text)?)
+}
+
+/// Checks project file `text` by every rule of its version, touching
+/// nothing else: the valid project and its warnings, or every problem.
+pub fn parse_and_validate(text: &str) -> Result<(Valid, Vec<Problem>), Problems> {
+    super::validate::validate(parse(text)?)
 }
 
 /// Builds the project model from `text`, checking the rules every version
 /// shares. Fails with every problem found.
 pub fn parse(text: &str) -> Result<Project, Problems> {
-    let doc = yaml::parse(text).map_err(|errors| {
-        Problems(
-            errors
-                .into_iter()
-                .map(|e| Problem {
-                    message: e.message,
-                    line: e.line,
-                })
-                .collect(),
-        )
-    })?;
+    let doc = yaml::parse(text, Tags::Check)
+        .map_err(Problems)?
+        .ok_or_else(|| Problems(vec![Problem::unplaced("the file is empty")]))?;
     let Some(top) = doc.as_map() else {
         return Err(Problems(vec![Problem::at(
             doc.line,
             format!(
                 "the project file must be a mapping with `version` and `actions`, not a {}",
-                doc.value.kind()
+                doc.kind()
             ),
         )]));
     };
@@ -242,8 +212,8 @@ pub fn parse(text: &str) -> Result<Project, Problems> {
     match doc.get("actions").map(|n| (n, n.as_map())) {
         Some((_, Some(entries))) => {
             for entry in entries {
-                names.push(entry.key.clone());
-                match action(&entry.key, entry.line, &entry.value) {
+                names.push(entry.key.text.to_string());
+                match action(&entry.key.text, entry.line, &entry.value) {
                     Ok(action) => actions.push(action),
                     Err(mut found) => problems.append(&mut found),
                 }
@@ -268,7 +238,7 @@ pub fn parse(text: &str) -> Result<Project, Problems> {
 
 /// `version` as a float, as Python's `float()` reads it.
 fn version(doc: &Node) -> Result<(f64, usize), Problems> {
-    let Some(node) = doc.get("version").filter(|n| n.value != Value::Null) else {
+    let Some(node) = doc.get("version").filter(|n| !n.is_null()) else {
         return Err(Problems(vec![Problem {
             message: format!(
                 "Project file must have a `version` attribute specifying which version of the project configuration format it uses (current latest version is {})",
@@ -277,13 +247,13 @@ fn version(doc: &Node) -> Result<(f64, usize), Problems> {
             line: doc.get("version").map(|n| n.line),
         }]));
     };
-    let number = match &node.value {
-        Value::Int(i) => Some(*i as f64),
-        Value::Float(f) => Some(*f),
-        Value::Bool(b) => Some(f64::from(u8::from(*b))),
-        Value::Str(s) => s.trim().replace('_', "").parse::<f64>().ok(),
-        _ => None,
-    };
+    let number = node.as_scalar().and_then(|s| match s.resolved {
+        Resolved::Int(i) => Some(i as f64),
+        Resolved::Float(f) => Some(f),
+        Resolved::Bool(b) => Some(f64::from(u8::from(b))),
+        Resolved::Str => s.text.trim().replace('_', "").parse::<f64>().ok(),
+        Resolved::Null => None,
+    });
     match number {
         Some(v) if !v.is_nan() => Ok((v, node.line)),
         _ => Err(Problems(vec![Problem::at(
@@ -330,7 +300,7 @@ fn action(id: &str, line: usize, node: &Node) -> Result<Action, Vec<Problem>> {
     let needs = collect(&mut problems, needs(id, node.get("needs")));
     let config = match node.get("config") {
         None => None,
-        Some(n) if n.value == Value::Null => None,
+        Some(n) if n.is_null() => None,
         Some(n) if n.as_map().is_some() => Some(n.clone()),
         Some(n) => {
             problems.push(Problem::at(
@@ -342,7 +312,7 @@ fn action(id: &str, line: usize, node: &Node) -> Result<Action, Vec<Problem>> {
     };
     let dummy_data_file = match node.get("dummy_data_file") {
         None => None,
-        Some(n) if n.value == Value::Null => None,
+        Some(n) if n.is_null() => None,
         Some(n) => match n.as_str() {
             Some(s) => Some(s.to_owned()),
             None => {
@@ -480,10 +450,10 @@ fn command(id: &str, node: &Node) -> Result<Command, Vec<Problem>> {
 
 /// The `needs:` list.
 fn needs(id: &str, node: Option<&Node>) -> Result<Vec<(String, usize)>, Vec<Problem>> {
-    let Some(node) = node.filter(|n| n.value != Value::Null) else {
+    let Some(node) = node.filter(|n| !n.is_null()) else {
         return Ok(Vec::new());
     };
-    let Value::Seq(items) = &node.value else {
+    let Some(items) = node.as_seq() else {
         return Err(vec![Problem::at(
             node.line,
             format!("`needs` section for action {id} must be a list"),
@@ -529,10 +499,10 @@ fn outputs(id: &str, node: &Node) -> Result<Vec<Output>, Vec<Problem>> {
     let mut outputs = Vec::new();
     let mut any_level = false;
     for entry in entries {
-        let Some(level) = Level::from_name(&entry.key) else {
+        let Some(level) = Level::from_name(&entry.key.text) else {
             continue;
         };
-        if entry.value.value == Value::Null {
+        if entry.value.is_null() {
             continue;
         }
         any_level = true;
@@ -549,14 +519,17 @@ fn outputs(id: &str, node: &Node) -> Result<Vec<Output>, Vec<Problem>> {
             let Some(pattern) = file.value.as_str() else {
                 problems.push(Problem::at(
                     file.line,
-                    format!("`{}` output for action {id} must be a string", file.key),
+                    format!(
+                        "`{}` output for action {id} must be a string",
+                        file.key.text
+                    ),
                 ));
                 continue;
             };
             match outputs::check_pattern(pattern, level) {
                 Ok(()) => outputs.push(Output {
                     level,
-                    label: file.key.clone(),
+                    label: file.key.text.to_string(),
                     pattern: pattern.to_owned(),
                     line: file.value.line,
                 }),
@@ -621,5 +594,24 @@ mod tests {
         assert_eq!(join.outputs[0].pattern, "output/joined/input_20*.csv.gz");
         assert!(project.actions[0].run.is_generate_cohort());
         assert_eq!(project.actions[0].run.tag(), "latest");
+    }
+
+    #[test]
+    fn text_is_checked_by_every_rule_without_files() {
+        let text = "version: 3\nexpectations:\n  population_size: 10\nactions:\n  a:\n    run: python:latest a.py\n    needs: [b]\n    outputs:\n      highly_sensitive:\n        x: output/a.csv\n";
+        let problems = parse_and_validate(text).unwrap_err();
+        assert_eq!(
+            problems.0,
+            [Problem::at(
+                7,
+                "Action `a` references an unknown action in its `needs` list: b"
+            )]
+        );
+        let (valid, warnings) = parse_and_validate(&text.replace("    needs: [b]\n", "")).unwrap();
+        assert_eq!(valid.project.actions.len(), 1);
+        assert!(
+            warnings[0].message.contains("old version (3.0)"),
+            "{warnings:?}"
+        );
     }
 }

@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use super::project::{Action, Problem, Problems, Project, unexpected_parameters};
+use super::project::{Action, Problems, Project, unexpected_parameters};
+use crate::yaml::{Problem, Resolved};
 
 /// The population upstream uses when the version has no expectations.
 pub const DEFAULT_POPULATION: u64 = 1000;
@@ -128,13 +129,12 @@ fn expectations(project: &Project, problems: &mut Vec<Problem>) -> u64 {
         ));
         return DEFAULT_POPULATION;
     };
-    use super::yaml::Value;
-    let population = match &size.value {
-        Value::Int(i) => u64::try_from(*i).ok(),
-        Value::Float(f) if f.fract() == 0.0 && *f >= 0.0 => Some(*f as u64),
-        Value::Str(s) => s.trim().parse::<u64>().ok(),
+    let population = size.as_scalar().and_then(|s| match s.resolved {
+        Resolved::Int(i) => u64::try_from(i).ok(),
+        Resolved::Float(f) if f.fract() == 0.0 && f >= 0.0 => Some(f as u64),
+        Resolved::Str => s.text.trim().parse::<u64>().ok(),
         _ => None,
-    };
+    });
     population.unwrap_or_else(|| {
         problems.push(Problem::at(
             size.line,

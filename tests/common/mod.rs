@@ -86,3 +86,33 @@ pub fn assert_success(output: &Output) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The "billion laughs": under `indent`, nine keys `a` to `i`, each a list
+/// of nine aliases of the one before (`a` is nine scalars), so that the
+/// last stands for 9^9 (387 million) nodes. Lines 1 to 9 of the text.
+pub fn billion_laughs(indent: &str) -> String {
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    let mut text = format!("{indent}a: &a [{}]\n", ["x"; 9].join(","));
+    for pair in names.windows(2) {
+        let (before, name) = (pair[0], pair[1]);
+        let items = vec![format!("*{before}"); 9].join(",");
+        text += &format!("{indent}{name}: &{name} [{items}]\n");
+    }
+    text
+}
+
+/// Runs `command` with a generous limit that only a hang exceeds: returns
+/// its exit code and stderr.
+pub fn run_bounded(mut command: Command) -> (Option<i32>, String) {
+    let started = std::time::Instant::now();
+    let output = command.output().unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < std::time::Duration::from_secs(10),
+        "{command:?} took {elapsed:?}"
+    );
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

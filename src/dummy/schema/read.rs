@@ -6,16 +6,16 @@ use super::{
     Column, DateBound, DateRate, DateSpec, Defaults, FixedKind, IntDistribution, Missing, Rate,
     Schema, TextKind, Values,
 };
-use crate::dummy::dates::{DateFormat, Day};
-use crate::dummy::yaml::{self, Node, Problem};
+use crate::dummy::dates::{DateError, DateFormat, Day};
+use crate::yaml::{self, Node, Problem, Tags};
 
 /// Parses and validates schema YAML.
 pub(super) fn parse(text: &str) -> Result<Schema, Vec<Problem>> {
-    let Some(root) = yaml::load(text).map_err(|p| vec![p])? else {
-        return Err(vec![Problem {
-            line: 1,
-            message: "the schema is empty; it needs `study_definition` and `columns`".into(),
-        }]);
+    let Some(root) = yaml::parse(text, Tags::Ignore)? else {
+        return Err(vec![Problem::at(
+            1,
+            "the schema is empty; it needs `study_definition` and `columns`",
+        )]);
     };
     let mut reader = Reader::default();
     let schema = reader.schema(&root);
@@ -57,26 +57,59 @@ struct Reader {
 }
 
 /// A column entry's fields by name.
-struct Fields<'b, 'a> {
-    entry: &'b Node<'a>,
-    map: Vec<(&'b str, &'b Node<'a>)>,
+struct Fields<'b> {
+    entry: &'b Node,
+    map: Vec<(&'b str, &'b Node)>,
 }
 
-impl<'b, 'a> Fields<'b, 'a> {
-    fn get(&self, key: &str) -> Option<&'b Node<'a>> {
+impl<'b> Fields<'b> {
+    fn get(&self, key: &str) -> Option<&'b Node> {
         self.map.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
     }
 }
 
+/// Where a field is, to begin its messages: `column "bmi": `.
+#[derive(Clone, Copy)]
+enum Place<'a> {
+    Top,
+    Defaults,
+    Column(&'a str),
+}
+
+impl std::fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Top => Ok(()),
+            Place::Defaults => f.write_str("defaults: "),
+            Place::Column(name) => write!(f, "column {name:?}: "),
+        }
+    }
+}
+
+/// A value as the user wrote it, for messages.
+fn written(node: &Node) -> &str {
+    match node.as_scalar() {
+        Some(scalar) if !scalar.text.is_empty() => &scalar.text,
+        Some(_) => "(nothing)",
+        None if node.as_seq().is_some() => "(a list)",
+        None => "(a mapping)",
+    }
+}
+
 impl Reader {
-    fn problem(&mut self, node: &Node, message: impl Into<String>) {
-        self.problems.push(Problem::at(node, message));
+    fn problem(&mut self, line: usize, message: impl Into<String>) {
+        self.problems.push(Problem::at(line, message));
+    }
+
+    /// `{place}{key}: {value} {what}`, at the value's line.
+    fn invalid(&mut self, place: Place, key: &str, node: &Node, what: impl std::fmt::Display) {
+        self.problem(node.line, format!("{place}{key}: {} {what}", written(node)));
     }
 
     fn schema(&mut self, root: &Node) -> Option<Schema> {
-        let Some(top) = yaml::mapping(root) else {
+        let Some(top) = root.as_map() else {
             self.problem(
-                root,
+                root.line,
                 "the schema must be a mapping with `study_definition` and `columns`",
             );
             return None;
@@ -85,17 +118,18 @@ impl Reader {
         let mut index_date = None;
         let mut defaults = Defaults::default();
         let mut columns_node = None;
-        for (key, value) in top {
-            match yaml::text(key) {
-                Some("study_definition") => match yaml::text(value) {
+        for entry in top {
+            let value = &entry.value;
+            match entry.key.text() {
+                Some("study_definition") => match value.text() {
                     Some(name) => study = Some(name.to_string()),
-                    None => self.problem(value, "`study_definition` must be a name"),
+                    None => self.problem(value.line, "`study_definition` must be a name"),
                 },
-                Some("index_date") => index_date = self.day(value, "index_date"),
+                Some("index_date") => index_date = self.date(value, Place::Top, "index_date", ""),
                 Some("defaults") => defaults = self.defaults(value),
                 Some("columns") => columns_node = Some(value),
                 other => self.problem(
-                    key,
+                    entry.line,
                     format!(
                         "unknown top-level field {:?}; expected study_definition, index_date, defaults or columns",
                         other.unwrap_or("")
@@ -104,17 +138,17 @@ impl Reader {
             }
         }
         if study.is_none() {
-            self.problem(root, "the schema needs `study_definition: NAME`");
+            self.problem(root.line, "the schema needs `study_definition: NAME`");
         }
         let Some(columns_node) = columns_node else {
             self.problem(
-                root,
+                root.line,
                 "the schema needs `columns:`, a list of output columns",
             );
             return None;
         };
-        let Some(entries) = yaml::sequence(columns_node) else {
-            self.problem(columns_node, "`columns` must be a list of columns");
+        let Some(entries) = columns_node.as_seq() else {
+            self.problem(columns_node.line, "`columns` must be a list of columns");
             return None;
         };
         let columns: Vec<Column> = entries
@@ -132,15 +166,16 @@ impl Reader {
 
     fn defaults(&mut self, node: &Node) -> Defaults {
         let mut d = Defaults::default();
-        let Some(map) = yaml::mapping(node) else {
-            self.problem(node, "`defaults` must be a mapping");
+        let Some(map) = node.as_map() else {
+            self.problem(node.line, "`defaults` must be a mapping");
             return d;
         };
-        for (key, value) in map {
+        for entry in map {
+            let value = &entry.value;
             let before = self.problems.len();
-            let known = match yaml::text(key) {
+            let known = match entry.key.text() {
                 Some("incidence") => {
-                    d.incidence = self.incidence(value);
+                    d.incidence = self.incidence(value, Place::Defaults);
                     "incidence"
                 }
                 Some("rate") => {
@@ -148,11 +183,11 @@ impl Reader {
                     "rate"
                 }
                 Some("earliest") => {
-                    d.earliest = self.bound(value, "earliest");
+                    d.earliest = self.bound(value, Place::Defaults, "earliest");
                     "earliest"
                 }
                 Some("latest") => {
-                    d.latest = self.bound(value, "latest");
+                    d.latest = self.bound(value, Place::Defaults, "latest");
                     "latest"
                 }
                 Some("format") => {
@@ -161,7 +196,7 @@ impl Reader {
                 }
                 other => {
                     self.problem(
-                        key,
+                        entry.line,
                         format!(
                             "unknown default {:?}; expected incidence, rate, earliest, latest or format",
                             other.unwrap_or("")
@@ -178,19 +213,19 @@ impl Reader {
     }
 
     fn column(&mut self, entry: &Node, defaults: &Defaults) -> Option<Column> {
-        let Some(pairs) = yaml::mapping(entry) else {
+        let Some(pairs) = entry.as_map() else {
             self.problem(
-                entry,
+                entry.line,
                 "each column must be a mapping with `name` and `type`",
             );
             return None;
         };
         let mut map = Vec::new();
-        for (key, value) in pairs {
-            match yaml::text(key) {
-                Some(k) if COLUMN_FIELDS.contains(&k) => map.push((k, value)),
+        for pair in pairs {
+            match pair.key.text() {
+                Some(k) if COLUMN_FIELDS.contains(&k) => map.push((k, &pair.value)),
                 other => self.problem(
-                    key,
+                    pair.line,
                     format!(
                         "unknown column field {:?}; expected one of {}",
                         other.unwrap_or(""),
@@ -200,24 +235,28 @@ impl Reader {
             }
         }
         let fields = Fields { entry, map };
-        let name = match fields.get("name").map(|n| (n, yaml::text(n))) {
+        let name = match fields.get("name").map(|n| (n, n.text())) {
             Some((_, Some(name))) if !name.is_empty() => name.to_string(),
             Some((node, _)) => {
-                self.problem(node, "`name` must be a column name");
+                self.problem(node.line, "`name` must be a column name");
                 return None;
             }
             None => {
-                self.problem(entry, "this column has no `name`");
+                self.problem(entry.line, "this column has no `name`");
                 return None;
             }
         };
+        let place = Place::Column(&name);
         let Some(type_node) = fields.get("type") else {
-            self.problem(entry, format!("column {name:?} has no `type` ({TYPES})"));
+            self.problem(
+                entry.line,
+                format!("column {name:?} has no `type` ({TYPES})"),
+            );
             return None;
         };
-        let type_name = yaml::text(type_node).unwrap_or("");
+        let type_name = type_node.text().unwrap_or("");
         let incidence = match fields.get("incidence") {
-            Some(node) => self.incidence(node),
+            Some(node) => self.incidence(node, place),
             None => defaults.incidence,
         };
         let rate = match fields.get("rate") {
@@ -226,10 +265,10 @@ impl Reader {
         };
         let follows = fields
             .get("missing_follows")
-            .and_then(|node| match yaml::text(node) {
+            .and_then(|node| match node.text() {
                 Some(source) => Some(source.to_string()),
                 None => {
-                    self.problem(node, "`missing_follows` must name a date column");
+                    self.problem(node.line, "`missing_follows` must name a date column");
                     None
                 }
             });
@@ -253,7 +292,7 @@ impl Reader {
             "string" => Some(FixedKind::Text(TextKind::String)),
             other => {
                 self.problem(
-                    type_node,
+                    type_node.line,
                     format!("column {name:?} has unknown type {other:?}; use {TYPES}"),
                 );
                 return None;
@@ -261,7 +300,7 @@ impl Reader {
         };
         let values = match (fields.get("value"), fixed_kind) {
             (_, None) => Some(Values::PatientId),
-            (Some(node), Some(kind)) => self.fixed(node, kind),
+            (Some(node), Some(kind)) => self.fixed(node, place, kind),
             (None, Some(FixedKind::Flag)) => Some(Values::Flag),
             (None, Some(FixedKind::Int)) => self.int_distribution(&fields, &name).map(Values::Int),
             (None, Some(FixedKind::Float)) => self.float_distribution(&fields, &name),
@@ -281,7 +320,7 @@ impl Reader {
             (_, None, _, None) if self.bad_defaults.contains(&"incidence") => return None,
             (_, None, _, None) => {
                 self.problem(
-                    entry,
+                    entry.line,
                     format!(
                         "column {name:?} needs an `incidence` (share of rows with a value), `rate: universal`, or a default incidence"
                     ),
@@ -291,7 +330,7 @@ impl Reader {
         };
         Some(Column {
             name,
-            line: yaml::line(entry),
+            line: entry.line,
             values,
             missing,
         })
@@ -329,30 +368,29 @@ impl Reader {
         for (key, node) in &fields.map {
             if !matches!(*key, "name" | "type") && !allowed.contains(key) {
                 self.problem(
-                    node,
+                    node.line,
                     format!("column {name:?}: `{key}` does not apply to this type of column"),
                 );
             }
         }
     }
 
-    fn fixed(&mut self, node: &Node, kind: FixedKind) -> Option<Values> {
-        let Some(value) = yaml::scalar(node).map(|(t, _)| t.to_string()) else {
-            self.problem(node, "`value` must be a single value");
+    fn fixed(&mut self, node: &Node, place: Place, kind: FixedKind) -> Option<Values> {
+        let Some(value) = node.as_scalar().map(|s| s.text.to_string()) else {
+            self.problem(node.line, "`value` must be a single value");
             return None;
         };
-        let valid = match kind {
-            FixedKind::Flag => matches!(value.as_str(), "0" | "1"),
-            FixedKind::Int => value.parse::<i64>().is_ok(),
-            FixedKind::Float => yaml::parse_number(&value).is_some(),
-            FixedKind::Date(_) => Day::parse_iso(&value).is_some(),
-            FixedKind::Text(_) => true,
+        let invalid = match kind {
+            FixedKind::Flag if !matches!(value.as_str(), "0" | "1") => Some("is not 0 or 1".into()),
+            FixedKind::Int if value.parse::<i64>().is_err() => Some("is not a whole number".into()),
+            FixedKind::Float if yaml::parse_number(&value).is_none() => {
+                Some("is not a number".into())
+            }
+            FixedKind::Date(_) => Day::parse_checked(&value).err().map(|e| e.to_string()),
+            _ => None,
         };
-        if !valid {
-            self.problem(
-                node,
-                format!("`value` {value:?} is not a valid value for this column's type"),
-            );
+        if let Some(what) = invalid {
+            self.invalid(place, "value", node, what);
             return None;
         }
         Some(Values::Fixed { kind, value })
@@ -361,14 +399,14 @@ impl Reader {
     fn int_distribution(&mut self, fields: &Fields, name: &str) -> Option<IntDistribution> {
         let Some(node) = fields.get("distribution") else {
             self.problem(
-                fields.entry,
+                fields.entry.line,
                 format!(
                     "int column {name:?} needs a `distribution`: normal (with mean, stddev), poisson (with mean) or population_ages"
                 ),
             );
             return None;
         };
-        match yaml::text(node) {
+        match node.text() {
             Some("normal") => {
                 let (mean, stddev) = self.mean_stddev(fields, name)?;
                 Some(IntDistribution::Normal { mean, stddev })
@@ -376,7 +414,8 @@ impl Reader {
             Some("poisson") => {
                 let mean = self.required_number(fields, "mean", name)?;
                 if mean < 0.0 {
-                    self.problem(fields.get("mean")?, "a poisson mean must be 0 or more");
+                    let what = "is not a poisson mean (it must be 0 or more)";
+                    self.invalid(Place::Column(name), "mean", fields.get("mean")?, what);
                     return None;
                 }
                 Some(IntDistribution::Poisson { mean })
@@ -384,7 +423,7 @@ impl Reader {
             Some("population_ages") => Some(IntDistribution::PopulationAges),
             _ => {
                 self.problem(
-                    node,
+                    node.line,
                     "unknown int distribution; use normal, poisson or population_ages",
                 );
                 None
@@ -393,18 +432,18 @@ impl Reader {
     }
 
     fn float_distribution(&mut self, fields: &Fields, name: &str) -> Option<Values> {
-        match fields.get("distribution").map(|n| (n, yaml::text(n))) {
+        match fields.get("distribution").map(|n| (n, n.text())) {
             Some((_, Some("normal"))) => {
                 let (mean, stddev) = self.mean_stddev(fields, name)?;
                 Some(Values::Float { mean, stddev })
             }
             Some((node, _)) => {
-                self.problem(node, "unknown float distribution; use normal");
+                self.problem(node.line, "unknown float distribution; use normal");
                 None
             }
             None => {
                 self.problem(
-                    fields.entry,
+                    fields.entry.line,
                     format!(
                         "float column {name:?} needs `distribution: normal` with mean and stddev"
                     ),
@@ -420,7 +459,8 @@ impl Reader {
         if let (Some(sd), Some(node)) = (stddev, fields.get("stddev"))
             && sd < 0.0
         {
-            self.problem(node, "`stddev` must be 0 or more");
+            let what = "is not a standard deviation (it must be 0 or more)";
+            self.invalid(Place::Column(name), "stddev", node, what);
             return None;
         }
         Some((mean?, stddev?))
@@ -429,14 +469,14 @@ impl Reader {
     fn required_number(&mut self, fields: &Fields, key: &str, name: &str) -> Option<f64> {
         match fields.get(key) {
             Some(node) => {
-                let value = yaml::number(node);
+                let value = node.number();
                 if value.is_none() {
-                    self.problem(node, format!("`{key}` must be a number"));
+                    self.invalid(Place::Column(name), key, node, "is not a number");
                 }
                 value
             }
             None => {
-                self.problem(fields.entry, format!("column {name:?} needs `{key}`"));
+                self.problem(fields.entry.line, format!("column {name:?} needs `{key}`"));
                 None
             }
         }
@@ -450,12 +490,13 @@ impl Reader {
         rate: Option<Rate>,
         format: DateFormat,
     ) -> Option<DateSpec> {
+        let place = Place::Column(name);
         let mut bound = |key: &str, default: Option<DateBound>| match fields.get(key) {
-            Some(node) => self.bound(node, key),
+            Some(node) => self.bound(node, place, key),
             None => {
                 if default.is_none() && !self.bad_defaults.contains(&key) {
                     self.problem(
-                        fields.entry,
+                        fields.entry.line,
                         format!("date column {name:?} needs `{key}` (or a default {key})"),
                     );
                 }
@@ -465,7 +506,7 @@ impl Reader {
         let earliest = bound("earliest", defaults.earliest);
         let latest = bound("latest", defaults.latest);
         let keep_between = match fields.get("keep_between") {
-            Some(node) => self.keep_between(node)?,
+            Some(node) => self.keep_between(node, place)?,
             None => (None, None),
         };
         let (earliest, latest) = (earliest?, latest?);
@@ -473,7 +514,7 @@ impl Reader {
             && l < e
         {
             self.problem(
-                fields.get("latest").unwrap_or(fields.entry),
+                fields.get("latest").unwrap_or(fields.entry).line,
                 format!("column {name:?}: latest ({l}) is before earliest ({e})"),
             );
         }
@@ -489,59 +530,57 @@ impl Reader {
         })
     }
 
-    fn keep_between(&mut self, node: &Node) -> Option<(Option<Day>, Option<Day>)> {
-        let bounds: Option<Vec<Option<Option<Day>>>> = yaml::sequence(node).map(|items| {
-            items
-                .iter()
-                .map(|item| {
-                    if yaml::is_null(item) {
-                        Some(None)
-                    } else {
-                        yaml::text(item).and_then(Day::parse_iso).map(Some)
-                    }
-                })
-                .collect()
-        });
-        match bounds.as_deref() {
-            Some([Some(low), Some(high)]) => Some((*low, *high)),
+    fn keep_between(&mut self, node: &Node, place: Place) -> Option<(Option<Day>, Option<Day>)> {
+        let items = match node.as_seq() {
+            Some(items @ [_, _]) => items,
             _ => {
                 self.problem(
-                    node,
+                    node.line,
                     "`keep_between` must be [FROM, TO]: two YYYY-MM-DD dates or null",
                 );
-                None
+                return None;
             }
-        }
+        };
+        let mut day = |item: &Node| {
+            if item.is_null() {
+                Some(None)
+            } else {
+                self.date(item, place, "keep_between", " or null").map(Some)
+            }
+        };
+        let (low, high) = (day(&items[0]), day(&items[1]));
+        Some((low?, high?))
     }
 
     fn ratios(&mut self, fields: &Fields, name: &str) -> Option<Vec<(Option<String>, f64)>> {
         let Some(node) = fields.get("ratios") else {
             self.problem(
-                fields.entry,
+                fields.entry.line,
                 format!("column {name:?} needs `ratios` (value: probability) or a fixed `value`"),
             );
             return None;
         };
-        let Some(pairs) = yaml::mapping(node).filter(|p| !p.is_empty()) else {
-            self.problem(node, "`ratios` must map each value to its probability");
+        let Some(pairs) = node.as_map().filter(|p| !p.is_empty()) else {
+            self.problem(node.line, "`ratios` must map each value to its probability");
             return None;
         };
         let mut ratios = Vec::with_capacity(pairs.len());
-        for (key, value) in pairs {
-            let label = if yaml::is_null(key) {
-                None
-            } else {
-                yaml::scalar(key).map(|(t, _)| t.to_string())
-            };
-            match yaml::number(value) {
+        for pair in pairs {
+            let label = pair.key.text().map(str::to_string);
+            match pair.value.number() {
                 Some(p) if p >= 0.0 => ratios.push((label, p)),
-                _ => self.problem(value, "a ratio must be a probability (a number, 0 or more)"),
+                _ => self.invalid(
+                    Place::Column(name),
+                    &format!("ratios: {}", pair.key.text),
+                    &pair.value,
+                    "is not a probability (a number, 0 or more)",
+                ),
             }
         }
         let total: f64 = ratios.iter().map(|(_, p)| p).sum();
         if (total - 1.0).abs() > RATIO_TOLERANCE {
             self.problem(
-                node,
+                node.line,
                 format!(
                     "the ratios of column {name:?} add up to {}, not 1",
                     crate::table::text::python_float(total)
@@ -552,21 +591,21 @@ impl Reader {
         Some(ratios)
     }
 
-    fn incidence(&mut self, node: &Node) -> Option<f64> {
-        match yaml::number(node) {
+    fn incidence(&mut self, node: &Node, place: Place) -> Option<f64> {
+        match node.number() {
             Some(p) if (0.0..=1.0).contains(&p) => Some(p),
             _ => {
-                self.problem(node, "`incidence` must be a number from 0 to 1");
+                self.invalid(place, "incidence", node, "is not a number from 0 to 1");
                 None
             }
         }
     }
 
     fn rate(&mut self, node: &Node) -> Option<Rate> {
-        let rate = yaml::text(node).and_then(Rate::parse);
+        let rate = node.text().and_then(Rate::parse);
         if rate.is_none() {
             self.problem(
-                node,
+                node.line,
                 "`rate` must be uniform, exponential_increase or universal",
             );
         }
@@ -574,30 +613,37 @@ impl Reader {
     }
 
     fn format(&mut self, node: &Node) -> Option<DateFormat> {
-        let format = yaml::text(node).and_then(DateFormat::parse);
+        let format = node.text().and_then(DateFormat::parse);
         if format.is_none() {
-            self.problem(node, "`format` must be YYYY, YYYY-MM or YYYY-MM-DD");
+            self.problem(node.line, "`format` must be YYYY, YYYY-MM or YYYY-MM-DD");
         }
         format
     }
 
-    fn bound(&mut self, node: &Node, key: &str) -> Option<DateBound> {
-        let bound = yaml::text(node).and_then(DateBound::parse);
-        if bound.is_none() {
-            self.problem(
-                node,
-                format!("`{key}` must be a YYYY-MM-DD date, today or index_date"),
-            );
+    fn bound(&mut self, node: &Node, place: Place, key: &str) -> Option<DateBound> {
+        match node.text() {
+            Some("today") => Some(DateBound::Today),
+            Some("index_date") => Some(DateBound::IndexDate),
+            _ => self
+                .date(node, place, key, ", today or index_date")
+                .map(DateBound::Day),
         }
-        bound
     }
 
-    fn day(&mut self, node: &Node, key: &str) -> Option<Day> {
-        let day = yaml::text(node).and_then(Day::parse_iso);
-        if day.is_none() {
-            self.problem(node, format!("`{key}` must be a YYYY-MM-DD date"));
+    /// A `YYYY-MM-DD` date; `others` lists what else the field accepts.
+    fn date(&mut self, node: &Node, place: Place, key: &str, others: &str) -> Option<Day> {
+        match node.text().map(Day::parse_checked) {
+            Some(Ok(day)) => Some(day),
+            Some(Err(DateError::Layout)) | None => {
+                let what = format!("is not a YYYY-MM-DD date{others}");
+                self.invalid(place, key, node, what);
+                None
+            }
+            Some(Err(e)) => {
+                self.invalid(place, key, node, e);
+                None
+            }
         }
-        day
     }
 
     /// Checks what concerns several columns: unique names, one patient id,
@@ -606,13 +652,13 @@ impl Reader {
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for column in columns {
             if let Some(first) = seen.insert(&column.name, column.line) {
-                self.problems.push(Problem {
-                    line: column.line,
-                    message: format!(
+                self.problem(
+                    column.line,
+                    format!(
                         "column {:?} is listed twice (first at line {first})",
                         column.name
                     ),
-                });
+                );
             }
         }
         let ids: Vec<&Column> = columns
@@ -622,13 +668,12 @@ impl Reader {
         match ids.as_slice() {
             [_] => {}
             [] => self.problem(
-                list,
+                list.line,
                 "the schema lists no `type: patient_id` column; add one where the id goes (upstream puts `patient_id` last)",
             ),
-            [_, second, ..] => self.problems.push(Problem {
-                line: second.line,
-                message: "only one column can be the patient id".into(),
-            }),
+            [_, second, ..] => {
+                self.problem(second.line, "only one column can be the patient id");
+            }
         }
         let by_name: HashMap<&str, &Column> =
             columns.iter().map(|c| (c.name.as_str(), c)).collect();
@@ -638,26 +683,26 @@ impl Reader {
                     matches!(s.values, Values::Date(_)) && !matches!(s.missing, Missing::Follows(_))
                 });
                 if !ok {
-                    self.problems.push(Problem {
-                        line: column.line,
-                        message: format!(
+                    self.problem(
+                        column.line,
+                        format!(
                             "column {:?}: `missing_follows: {source}` must name a drawn date column of this schema (not a fixed value, nor one that itself follows another)",
                             column.name
                         ),
-                    });
+                    );
                 }
             }
             if let Values::Date(spec) = &column.values
                 && !has_index_date
                 && (spec.earliest == DateBound::IndexDate || spec.latest == DateBound::IndexDate)
             {
-                self.problems.push(Problem {
-                    line: column.line,
-                    message: format!(
+                self.problem(
+                    column.line,
+                    format!(
                         "column {:?} uses index_date, but the schema has no `index_date: YYYY-MM-DD`",
                         column.name
                     ),
-                });
+                );
             }
         }
     }

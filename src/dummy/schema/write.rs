@@ -7,7 +7,8 @@ use super::{
     Column, DateRate, DateSpec, Defaults, FixedKind, IntDistribution, Missing, Schema, Values,
 };
 use crate::dummy::dates::Day;
-use crate::dummy::yaml;
+use crate::table::text::python_float;
+use crate::yaml;
 
 /// `schema` as YAML, `header` as comments.
 pub(super) fn schema(schema: &Schema, header: &str) -> String {
@@ -27,7 +28,7 @@ pub(super) fn schema(schema: &Schema, header: &str) -> String {
     if *d != Defaults::default() {
         out.push_str("defaults:\n");
         if let Some(p) = d.incidence {
-            let _ = writeln!(out, "  incidence: {}", yaml::format_number(p));
+            let _ = writeln!(out, "  incidence: {}", format_number(p));
         }
         if let Some(rate) = d.rate {
             let _ = writeln!(out, "  rate: {}", rate.name());
@@ -85,7 +86,7 @@ fn write_column(out: &mut String, column: &Column) {
         }
         Missing::Never => {}
         Missing::Incidence(p) => {
-            field(out, "incidence", &yaml::format_number(*p));
+            field(out, "incidence", &format_number(*p));
             field(out, "rate", rate_name.unwrap_or("uniform"));
         }
         Missing::Follows(source) => {
@@ -98,12 +99,12 @@ fn write_column(out: &mut String, column: &Column) {
     match &column.values {
         Values::Int(IntDistribution::Normal { mean, stddev }) | Values::Float { mean, stddev } => {
             field(out, "distribution", "normal");
-            field(out, "mean", &yaml::format_number(*mean));
-            field(out, "stddev", &yaml::format_number(*stddev));
+            field(out, "mean", &format_number(*mean));
+            field(out, "stddev", &format_number(*stddev));
         }
         Values::Int(IntDistribution::Poisson { mean }) => {
             field(out, "distribution", "poisson");
-            field(out, "mean", &yaml::format_number(*mean));
+            field(out, "mean", &format_number(*mean));
         }
         Values::Int(IntDistribution::PopulationAges) => {
             field(out, "distribution", "population_ages")
@@ -139,7 +140,33 @@ fn write_column(out: &mut String, column: &Column) {
         out.push_str("  ratios:\n");
         for (label, p) in ratios {
             let key = label.as_deref().map_or(Cow::from("null"), yaml::quote);
-            let _ = writeln!(out, "    {key}: {}", yaml::format_number(*p));
+            let _ = writeln!(out, "    {key}: {}", format_number(*p));
         }
+    }
+}
+
+/// A number as written in schemas: integers without a fraction, other
+/// values with the shortest digits that read back exactly.
+fn format_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        python_float(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_compactly_and_exactly() {
+        assert_eq!(format_number(25.0), "25");
+        assert_eq!(format_number(0.002173913043478261), "0.002173913043478261");
+        assert_eq!(format_number(-1.5), "-1.5");
+        assert_eq!(
+            yaml::parse_number(&format_number(0.002173913043478261)),
+            Some(0.002173913043478261)
+        );
     }
 }
