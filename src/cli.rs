@@ -51,7 +51,7 @@ pub struct JoinArgs {
     #[arg(long, value_name = "DIR", default_value = "output/joined")]
     pub output_dir: PathBuf,
     /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::cli::parse_threads)]
     pub threads: Option<usize>,
     /// Gzip level for .csv.gz and .dta.gz outputs: 0 (none) to 12 (smallest).
     #[arg(long, value_name = "N", default_value_t = gzip::DEFAULT_LEVEL, value_parser = parse_level)]

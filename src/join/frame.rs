@@ -1,6 +1,7 @@
 //! The join of a columnar lhs file (Arrow IPC, Parquet, Stata): batch by
 //! batch, rhs columns gathered with Arrow's `take`, column types kept.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use arrow_schema::{Field, Schema, SchemaRef};
 use super::index::{BatchIndex, cell_error, key_at, key_position};
 use super::names::KEY;
 use super::names::joined_text_names;
+use super::pandas_metadata;
 use super::stats::FileStats;
 use crate::progress::Rows;
 use crate::table::frame::{self, FrameWriter};
@@ -46,7 +48,31 @@ pub fn join_frame(
                 .with_metadata(field.metadata().clone())
         })
         .collect();
-    let schema: SchemaRef = Arc::new(Schema::new(fields));
+    // The lhs's own keys, but those the writers make for the file itself
+    // (Parquet readers expose the stored `ARROW:schema`, which would no
+    // longer describe the joined columns).
+    let mut metadata: HashMap<String, String> = source
+        .schema
+        .metadata()
+        .iter()
+        .filter(|(key, _)| !key.starts_with("ARROW:"))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let pandas = pandas_metadata::joined(
+        metadata.get(pandas_metadata::KEY).map(String::as_str),
+        rhs_schema
+            .metadata()
+            .get(pandas_metadata::KEY)
+            .map(String::as_str),
+        &lhs_names,
+        &rhs_names,
+        &names,
+    );
+    match pandas {
+        Some(pandas) => metadata.insert(pandas_metadata::KEY.to_string(), pandas),
+        None => metadata.remove(pandas_metadata::KEY),
+    };
+    let schema: SchemaRef = Arc::new(Schema::new_with_metadata(fields, metadata));
 
     let mut writer = FrameWriter::create(dest, format, schema.clone(), level)?;
     let mut stats = FileStats::new(lhs, dest);

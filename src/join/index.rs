@@ -133,7 +133,8 @@ impl TextIndex {
 
 /// The rhs file as Arrow columns (less the key), with its id index.
 pub struct BatchIndex {
-    /// The rhs columns without the key, all rows in one batch.
+    /// The rhs columns without the key, all rows in one batch (with the
+    /// file's schema metadata).
     pub batch: RecordBatch,
     keys: KeyMap,
 }
@@ -160,7 +161,7 @@ impl BatchIndex {
         let keep: Vec<usize> = (0..names.len()).filter(|&i| i != key_index).collect();
         let fields: Vec<_> = keep.iter().map(|&i| schema.field(i).clone()).collect();
         let columns: Vec<ArrayRef> = keep.iter().map(|&i| whole.column(i).clone()).collect();
-        let schema: SchemaRef = Schema::new(fields).into();
+        let schema: SchemaRef = Schema::new_with_metadata(fields, schema.metadata().clone()).into();
         let batch = RecordBatch::try_new(schema, columns)
             .map_err(|e| TableError::invalid(path, None, e.to_string()))?;
         Ok(BatchIndex { batch, keys })

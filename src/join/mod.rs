@@ -12,6 +12,7 @@ pub mod index;
 pub mod inputs;
 pub mod key;
 pub mod names;
+pub mod pandas_metadata;
 pub mod stats;
 pub mod stream;
 

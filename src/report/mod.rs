@@ -54,7 +54,7 @@ pub struct ReportArgs {
     #[arg(long)]
     pub json: bool,
     /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::cli::parse_threads)]
     pub threads: Option<usize>,
     /// Print nothing but errors.
     #[arg(long, short)]

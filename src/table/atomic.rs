@@ -58,11 +58,34 @@ impl AtomicFile {
     pub fn commit(mut self) -> io::Result<()> {
         let writer = self.writer.take().expect("writer present until commit");
         let file = writer.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&self.temp, &self.dest)?;
+        let renamed = file
+            .sync_all()
+            .and_then(|()| {
+                drop(file);
+                std::fs::rename(&self.temp, &self.dest)
+            })
+            .map_err(|error| {
+                // Nothing partial stays behind: not under the final name
+                // (never written), nor under the temporary one.
+                let _ = std::fs::remove_file(&self.temp);
+                rename_error(&self.dest, error)
+            });
         forget_pending(&self.temp);
-        Ok(())
+        renamed
+    }
+}
+
+/// Says why a finished output could not take its name.
+fn rename_error(dest: &Path, error: io::Error) -> io::Error {
+    if dest.is_dir() {
+        io::Error::new(
+            error.kind(),
+            format!(
+                "cannot write the output: a directory has its name ({error}); move the directory away"
+            ),
+        )
+    } else {
+        error
     }
 }
 
@@ -127,6 +150,31 @@ mod tests {
         write_with(&dest, |f| f.write_all(b"a\n1\n")).unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"a\n1\n");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failed_rename_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.csv");
+        std::fs::create_dir(&dest).unwrap();
+        std::fs::write(dest.join("inside"), "x").unwrap();
+        let error = write_with(&dest, |f| f.write_all(b"a\n1\n")).unwrap_err();
+        assert!(
+            error.to_string().contains("a directory has its name"),
+            "{error}"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["out.csv"]);
+        assert!(
+            PENDING
+                .lock()
+                .unwrap()
+                .iter()
+                .all(|p| !p.starts_with(dir.path()))
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use parquet::file::properties::WriterProperties;
 
 use super::atomic::AtomicFile;
 use super::gzip::Sink;
-use super::{Format, TableError, stata};
+use super::{Format, TableError, parquet_types, stata};
 
 /// Rows per batch when reading Parquet.
 const BATCH_ROWS: usize = 64 * 1024;
@@ -94,7 +94,13 @@ pub struct FrameWriter {
 
 enum WriterKind {
     Ipc(FileWriter<AtomicFile>),
-    Parquet(ArrowWriter<AtomicFile>),
+    Parquet {
+        writer: ArrowWriter<AtomicFile>,
+        /// The schema with the types Parquet stores (see [`parquet_types`]).
+        stored: SchemaRef,
+        /// Rows written so far.
+        rows: u64,
+    },
     Stata {
         file: AtomicFile,
         gzip: bool,
@@ -128,10 +134,13 @@ impl FrameWriter {
                 let props = WriterProperties::builder()
                     .set_compression(Compression::SNAPPY)
                     .build();
-                WriterKind::Parquet(
-                    ArrowWriter::try_new(file, schema, Some(props))
+                let stored = parquet_types::schema(&schema);
+                WriterKind::Parquet {
+                    writer: ArrowWriter::try_new(file, stored.clone(), Some(props))
                         .map_err(|e| TableError::invalid(path, None, e.to_string()))?,
-                )
+                    stored,
+                    rows: 0,
+                }
             }
             Format::Dta | Format::DtaGz => WriterKind::Stata {
                 file,
@@ -159,9 +168,18 @@ impl FrameWriter {
         let path = &self.path;
         match &mut self.kind {
             WriterKind::Ipc(w) => w.write(batch).map_err(|e| arrow_error(path, e)),
-            WriterKind::Parquet(w) => w
-                .write(batch)
-                .map_err(|e| TableError::invalid(path, None, e.to_string())),
+            WriterKind::Parquet {
+                writer,
+                stored,
+                rows,
+            } => {
+                let batch = parquet_types::batch(batch, stored, *rows)
+                    .map_err(|m| TableError::invalid(path, None, m))?;
+                *rows += batch.num_rows() as u64;
+                writer
+                    .write(&batch)
+                    .map_err(|e| TableError::invalid(path, None, e.to_string()))
+            }
             WriterKind::Stata { batches, .. } => {
                 batches.push(batch.clone());
                 Ok(())
@@ -183,8 +201,8 @@ impl FrameWriter {
                     .map_err(io)?;
                 Ok(Vec::new())
             }
-            WriterKind::Parquet(w) => {
-                let file = w
+            WriterKind::Parquet { writer, .. } => {
+                let file = writer
                     .into_inner()
                     .map_err(|e| TableError::invalid(path, None, e.to_string()))?;
                 file.commit().map_err(io)?;

@@ -11,6 +11,7 @@ pub mod error;
 pub mod frame;
 pub mod gzip;
 pub mod gzip_members;
+pub mod parquet_types;
 pub mod quotes;
 pub mod render;
 pub mod separators;

@@ -247,19 +247,37 @@ mod tests {
     }
 
     #[test]
-    fn sub_millisecond_times_are_cut_with_a_note() {
+    fn sub_millisecond_times_are_refused_and_whole_milliseconds_kept() {
         let input = batch(vec![(
             "at",
             Arc::new(TimestampNanosecondArray::from(vec![
-                Some(1_500_000),
-                Some(2_000_000),
+                Some(1_000_000),
+                Some(2_000_001),
             ])),
         )]);
-        let (output, notes) = round_trip(&input);
-        let expected: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![1, 2]));
+        let error = write(&input, &mut Vec::new(), Path::new("t.dta")).unwrap_err();
+        let error = error.to_string();
+        assert!(
+            error.contains("\"at\"") && error.contains("row 2"),
+            "{error}"
+        );
+        let whole = batch(vec![(
+            "at",
+            Arc::new(TimestampNanosecondArray::from(vec![Some(1_000_000), None])),
+        )]);
+        let (output, notes) = round_trip(&whole);
+        let expected: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![Some(1), None]));
         assert_eq!(output.column(0).as_ref(), expected.as_ref());
-        assert_eq!(notes.len(), 1);
-        assert!(notes[0].1.contains("millisecond"));
+        assert!(notes.is_empty());
+        let zoned = batch(vec![(
+            "at",
+            Arc::new(TimestampMillisecondArray::from(vec![1]).with_timezone("Europe/London")),
+        )]);
+        let error = write(&zoned, &mut Vec::new(), Path::new("t.dta")).unwrap_err();
+        assert!(
+            error.to_string().contains("time zone Europe/London"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -212,7 +212,16 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
                 note: None,
             }
         }
-        DataType::Timestamp(unit, _) => {
+        DataType::Timestamp(unit, zone) => {
+            if let Some(zone) = zone
+                .as_deref()
+                .filter(|z| !matches!(*z, "UTC" | "+00:00" | "Z"))
+            {
+                return Err(format!(
+                    "holds times in time zone {zone}, which Stata's %tc (UTC-less clock time) \
+                     cannot keep; convert them to UTC or write .parquet or .feather"
+                ));
+            }
             let values = match unit {
                 TimeUnit::Second => array.as_primitive::<TimestampSecondType>().values(),
                 TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().values(),
@@ -220,14 +229,24 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
                 TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().values(),
             };
             let times = ints(IntValues::I64(values), Scale::millis(*unit));
-            let cut = times.finer_than_stored();
+            if let Some(row) = times.first_finer_than_stored() {
+                return Err(format!(
+                    "holds a time finer than a millisecond in row {}, which Stata's %tc cannot \
+                     keep; write .parquet or .feather",
+                    row + 1
+                ));
+            }
+            // %tc is a double: milliseconds are exact within ±2^53.
+            if let Some(row) = times.first_outside(-(1 << 53), 1 << 53) {
+                return Err(format!(
+                    "holds a time in row {} beyond the range of Stata's %tc times",
+                    row + 1
+                ));
+            }
             Plan {
                 storage: Storage::Integer(Numeric::Double, times),
                 format: "%tc".into(),
-                note: cut.then(|| {
-                    "cut to whole milliseconds for Stata (%tc): it holds times finer than that"
-                        .into()
-                }),
+                note: None,
             }
         }
         DataType::Float32 => {

@@ -178,21 +178,23 @@ impl<'a> Ints<'a> {
         first
     }
 
-    /// Whether a value has a part that dividing by the scale drops (times
-    /// finer than a millisecond).
-    pub fn finer_than_stored(&self) -> bool {
+    /// The first row whose value has a part that dividing by the scale
+    /// drops (a time finer than a millisecond).
+    pub fn first_finer_than_stored(&self) -> Option<usize> {
         let div = self.scale.div;
-        let mut finer = false;
+        let mut first = None;
         if div > 1 {
             let unscaled = Ints {
                 scale: Scale::ONE,
                 ..*self
             };
-            unscaled.each(0..self.len(), |_, v| {
-                finer |= v.is_some_and(|v| v % div != 0)
+            unscaled.each(0..self.len(), |row, v| {
+                if first.is_none() && v.is_some_and(|v| v % div != 0) {
+                    first = Some(row);
+                }
             });
         }
-        finer
+        first
     }
 }
 
