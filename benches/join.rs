@@ -1,5 +1,6 @@
-//! Criterion benchmarks of the join's parts: building the rhs index,
-//! streaming the record join, and the parallel gzip writer.
+//! Criterion benchmarks of the join's parts: building the rhs index (from
+//! CSV, and from an Arrow file with dictionary columns, which must stay
+//! linear in rows), streaming the record join, and the parallel gzip writer.
 //!
 //! Data: the FLUCATS reference files (../shared/reference), replicated to
 //! 20,000 rows with fresh patient ids.
@@ -51,6 +52,19 @@ fn benches(c: &mut Criterion) {
         b.iter(|| TextIndex::build(&rhs_path, Format::Csv).unwrap())
     });
 
+    // The same rhs as Arrow with every text column dictionary-encoded, as
+    // pandas writes categoricals; at 10x the rows too, to show linearity.
+    for rows in [ROWS, 10 * ROWS] {
+        let path = dir.path().join(format!("input_end_{rows}.feather"));
+        write_dictionary_feather(&replicated("input_end.csv.gz", rows), &path);
+        group.throughput(Throughput::Elements(rows as u64));
+        group.bench_function(
+            format!("rhs index build, dictionary feather ({rows} rows)"),
+            |b| b.iter(|| TextIndex::build(&path, Format::Feather).unwrap()),
+        );
+    }
+    group.throughput(Throughput::Elements(ROWS as u64));
+
     let index = TextIndex::build(&rhs_path, Format::Csv).unwrap();
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
@@ -78,6 +92,52 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// Writes CSV text as a Feather file whose text columns are dictionaries.
+fn write_dictionary_feather(text: &[u8], path: &Path) {
+    use std::sync::Arc;
+
+    use arrow_array::types::Int32Type;
+    use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+
+    let csv = dir_file(text);
+    let batch = cohortkit::table::typed_csv::read_csv_typed(csv.path(), Format::Csv).unwrap();
+    let columns: Vec<ArrayRef> = batch
+        .columns()
+        .iter()
+        .map(|column| match column.data_type() {
+            DataType::Utf8 => {
+                let text = column
+                    .as_any()
+                    .downcast_ref::<arrow_array::StringArray>()
+                    .unwrap();
+                let dictionary: DictionaryArray<Int32Type> = text.iter().collect();
+                Arc::new(dictionary) as ArrayRef
+            }
+            _ => column.clone(),
+        })
+        .collect();
+    let fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| Field::new(f.name(), c.data_type().clone(), true))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let mut writer =
+        cohortkit::table::frame::FrameWriter::create(path, Format::Feather, schema, 6).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+}
+
+fn dir_file(text: &[u8]) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    file.write_all(text).unwrap();
+    file
 }
 
 criterion_group!(join, benches);

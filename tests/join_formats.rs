@@ -21,7 +21,9 @@ use serde_json::{Value, json};
 /// The formats pyarrow and pandas write here. pandas writes a table to
 /// Stata only where its types allow (then `lhs.dta`/`rhs.dta` exist), and
 /// a join into `.dta` may refuse an rhs column Stata cannot hold, naming it.
-const FORMATS: [&str; 7] = ["csv", "csv.gz", "feather", "arrow", "parquet", "dta", "dta.gz"];
+const FORMATS: [&str; 7] = [
+    "csv", "csv.gz", "feather", "arrow", "parquet", "dta", "dta.gz",
+];
 
 /// A column: its name, Arrow type (as the Python script reads it) and
 /// values (`null` for missing).
@@ -312,7 +314,10 @@ fn check(python: &Path, case: &Case) -> Result<(), TestCaseError> {
             let stderr = String::from_utf8_lossy(&output.stderr);
             if !output.status.success() && lhs.starts_with("dta") {
                 // Stata cannot hold every type: the error names the column.
-                let named = case.rhs.iter().any(|c| stderr.contains(&format!("\"{}", c.name)));
+                let named = case
+                    .rhs
+                    .iter()
+                    .any(|c| stderr.contains(&format!("\"{}", c.name)));
                 prop_assert!(named, "lhs.{lhs} + rhs.{rhs}: {stderr}");
                 continue;
             }
