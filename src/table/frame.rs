@@ -61,13 +61,31 @@ pub fn read(path: &Path, format: Format) -> Result<BatchSource, TableError> {
             })
         }
         Format::Parquet => {
-            let reader = ParquetRecordBatchReaderBuilder::try_new(open()?)
-                .map_err(|e| TableError::invalid(path, None, e.to_string()))?
+            let builder = ParquetRecordBatchReaderBuilder::try_new(open()?)
+                .map_err(|e| TableError::invalid(path, None, e.to_string()))?;
+            // The builder's schema has the file's metadata (pandas'), which
+            // the reader's drops.
+            let read_schema = builder.schema().clone();
+            let hinted = parquet_types::hinted(
+                &read_schema,
+                builder.metadata().file_metadata().key_value_metadata(),
+            );
+            let reader = builder
                 .with_batch_size(BATCH_ROWS)
                 .build()
                 .map_err(|e| TableError::invalid(path, None, e.to_string()))?;
-            let schema = arrow_array::RecordBatchReader::schema(&reader);
-            let batches = reader.map(move |b| b.map_err(|e| arrow_error(&owned, e)));
+            let schema = hinted.clone().unwrap_or(read_schema.clone());
+            let batches = reader.map(move |b| {
+                let batch = b.map_err(|e| arrow_error(&owned, e))?;
+                let batch = batch
+                    .with_schema(read_schema.clone())
+                    .map_err(|e| arrow_error(&owned, e))?;
+                match &hinted {
+                    None => Ok(batch),
+                    Some(hinted) => parquet_types::restore(batch, hinted)
+                        .map_err(|m| TableError::invalid(&owned, None, m)),
+                }
+            });
             Ok(BatchSource {
                 schema,
                 batches: Box::new(batches),
