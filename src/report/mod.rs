@@ -8,6 +8,7 @@
 //! reported in parallel on one rayon pool, which also parses each CSV file's
 //! chunks in parallel.
 
+pub mod audit;
 pub mod cell;
 pub mod chart;
 pub mod column;
