@@ -5,13 +5,17 @@
 //! read and written as Arrow record batches ([`frame`], [`stata`]).
 
 pub mod atomic;
+pub mod contain;
 pub mod csv;
 pub mod error;
 pub mod frame;
 pub mod gzip;
 pub mod gzip_members;
+pub mod ipc;
+pub mod parquet_file;
 pub mod render;
 pub mod separators;
+pub mod sniff;
 pub mod stata;
 pub mod text;
 pub mod typed_csv;

@@ -6,10 +6,8 @@ use std::io::{self, BufRead, Read};
 use std::path::Path;
 
 use super::types::uint;
+use crate::table::sniff::GZIP_MAGIC;
 use crate::table::{TableError, gzip};
-
-/// The first bytes of every gzip stream.
-pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// A `.dta` file open for reading.
 pub struct Input<'a> {
@@ -24,7 +22,8 @@ pub struct Input<'a> {
 impl<'a> Input<'a> {
     /// Opens `path`, decompressing it when `gzip` is set and the file is
     /// gzip data: some cohortextractor versions wrote `.dta.gz` files
-    /// uncompressed, and those are read as they are.
+    /// uncompressed, and those are read as they are. A `.dta` that is gzip
+    /// data is an error saying so.
     pub fn open(path: &'a Path, gzip: bool) -> Result<Input<'a>, TableError> {
         let io = |e| TableError::io(path, false, e);
         let mut magic = [0; 2];
