@@ -9,6 +9,9 @@ use super::types::uint;
 use crate::table::sniff::GZIP_MAGIC;
 use crate::table::{TableError, gzip};
 
+/// The most [`Input::bytes`] allocates before the bytes have arrived.
+const PREALLOCATE: usize = 1 << 16;
+
 /// A `.dta` file open for reading.
 pub struct Input<'a> {
     reader: Box<dyn BufRead + Send>,
@@ -97,11 +100,18 @@ impl<'a> Input<'a> {
         Ok(())
     }
 
-    /// The next `n` bytes.
+    /// The next `n` bytes. The buffer grows as they arrive: a length the
+    /// file does not hold is a truncated file, not an allocation of
+    /// whatever size the file claims.
     pub fn bytes(&mut self, n: usize, within: &str) -> Result<Vec<u8>, TableError> {
-        let mut buf = vec![0; n];
-        self.fill(&mut buf, within)?;
-        Ok(buf)
+        let mut buf = Vec::with_capacity(n.min(PREALLOCATE));
+        let read = (&mut self.reader).take(n as u64).read_to_end(&mut buf);
+        self.offset += buf.len() as u64;
+        match read {
+            Err(e) => Err(self.read_error(e, within)),
+            Ok(got) if got < n => Err(self.truncated(within)),
+            Ok(_) => Ok(buf),
+        }
     }
 
     /// An unsigned integer of `n` bytes (at most 8) in the file's byte order.
