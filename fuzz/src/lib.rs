@@ -1,6 +1,5 @@
 //! What the fuzz targets share. cohortkit's readers take a path, so each
-//! input is written to a file first, in one temporary directory per
-//! process.
+//! input is written to a file first, in one scratch directory per process.
 //!
 //! Panics: libfuzzer-sys installs a panic hook that aborts on every panic,
 //! even one that would be caught. cohortkit contains panics of third-party
@@ -18,11 +17,16 @@ use cohortkit::table::Format;
 use cohortkit::table::frame::BatchSource;
 
 /// Writes `data` to a file called `name` in this process's scratch
-/// directory and returns its path (the same path for the same name).
+/// directory and returns its path (the same path for the same name). The
+/// directory is made again if something removed it meanwhile (a cleaner
+/// of the temporary directory, during a long run).
 pub fn file(data: &[u8], name: &str) -> PathBuf {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    let dir = DIR.get_or_init(|| tempfile::tempdir().expect("a scratch directory"));
-    let path = dir.path().join(name);
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        std::env::temp_dir().join(format!("cohortkit-fuzz-{}", std::process::id()))
+    });
+    std::fs::create_dir_all(dir).expect("the scratch directory is made");
+    let path = dir.join(name);
     std::fs::write(&path, data).expect("the scratch file is written");
     path
 }

@@ -1,8 +1,11 @@
 //! Reading and writing cohort files in every format the tools exchange.
 //!
-//! The format of a file is decided by the end of its name (see [`Format`]).
+//! The format of a file is decided by the end of its name (see [`Format`]);
+//! its bytes must agree, or the error says what they look like ([`sniff`]).
 //! CSV files are streamed record by record ([`csv`]); columnar formats are
-//! read and written as Arrow record batches ([`frame`], [`stata`]).
+//! read and written as Arrow record batches ([`frame`], [`ipc`],
+//! [`parquet_file`], [`stata`]). Third-party decoders run under
+//! [`contain`], so that a malformed file is an error, never a crash.
 
 pub mod atomic;
 pub mod contain;
