@@ -115,3 +115,50 @@ impl ChunkReader for Bounded {
         self.file.get_bytes(start, length)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch};
+
+    use super::*;
+    use crate::table::Format;
+    use crate::table::frame::FrameWriter;
+
+    #[test]
+    fn files_are_read_and_must_end_as_parquet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.parquet");
+        let values: ArrayRef = Arc::new(Float64Array::from(vec![1.5, 2.5]));
+        let batch = RecordBatch::try_from_iter([("bmi", values)]).unwrap();
+        let mut writer = FrameWriter::create(&path, Format::Parquet, batch.schema(), 6).unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+        assert_eq!(read(&path).unwrap().concat().unwrap(), batch);
+
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        let e = read(&path).err().unwrap().to_string();
+        assert!(
+            e.contains("a.parquet: truncated: a Parquet file ends with PAR1"),
+            "{e}"
+        );
+        std::fs::write(&path, b"patient_id\n1\n").unwrap();
+        let e = read(&path).err().unwrap().to_string();
+        assert!(e.contains("not a Parquet file: it looks like text"), "{e}");
+    }
+
+    #[test]
+    fn nothing_past_the_end_of_the_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.parquet");
+        std::fs::write(&path, [7; 100]).unwrap();
+        let file = Bounded::open(&path).unwrap();
+        assert_eq!(file.get_bytes(90, 10).unwrap().len(), 10);
+        let e = file.get_bytes(90, 1 << 40).unwrap_err().to_string();
+        assert!(e.contains("past the end of the file (100 bytes)"), "{e}");
+        assert!(file.get_read(101).is_err());
+        assert!(file.get_bytes(u64::MAX, 2).is_err());
+    }
+}
