@@ -260,6 +260,30 @@ mod tests {
     }
 
     #[test]
+    fn zero_padding_after_the_last_member_is_skipped_and_garbage_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv.gz");
+        let data = text(300_000);
+        let mut writer = super::super::gzip::GzipWriter::new(Vec::new(), 1);
+        writer.write_all(&data).unwrap();
+        let members = writer.finish().unwrap();
+        std::fs::write(&path, [&members[..], &[0; 1000]].concat()).unwrap();
+        assert_eq!(read(&path, 2), data);
+        std::fs::write(&path, [&members[..], b"\0junk"].concat()).unwrap();
+        let error = open(&path, 2)
+            .unwrap()
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("neither zero padding"),
+            "{error}"
+        );
+        std::fs::write(&path, &data[..1000]).unwrap();
+        let error = open(&path, 2).err().unwrap().to_string();
+        assert!(error.contains("not gzip-compressed"), "{error}");
+    }
+
+    #[test]
     fn corrupt_data_is_an_error_not_a_short_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.csv.gz");
