@@ -603,7 +603,11 @@ fn damaged_dta_files_fail_naming_the_file_and_the_problem() {
         ),
         ("cut.dta.gz", &gz[..gz.len() / 2], "truncated"),
         ("flipped.dta.gz", &flipped, "cannot decompress"),
-        ("gzip.dta", &gz, "it is gzip-compressed; name it .dta.gz"),
+        (
+            "gzip.dta",
+            &gz,
+            "the file is gzip-compressed, but its name does not end in .gz: name it gzip.dta.gz",
+        ),
         ("csv.dta", b"patient_id,age\n1,40\n", "not a Stata file"),
         (
             "old.dta",

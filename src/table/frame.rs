@@ -1,23 +1,20 @@
 //! Columnar cohort files as Arrow record batches: Arrow IPC (`.feather`,
-//! `.arrow`), Parquet and Stata (and CSV, typed by [`super::typed_csv`]).
+//! `.arrow`, read by [`super::ipc`]), Parquet (read by
+//! [`super::parquet_file`]) and Stata (and CSV, typed by
+//! [`super::typed_csv`]).
 
-use std::fs::File;
 use std::path::Path;
 
 use arrow_array::RecordBatch;
 use arrow_ipc::writer::{FileWriter, IpcWriteOptions};
 use arrow_schema::{ArrowError, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use super::atomic::AtomicFile;
 use super::gzip::Sink;
-use super::{Format, TableError, parquet_types, stata};
-
-/// Rows per batch when reading Parquet.
-const BATCH_ROWS: usize = 64 * 1024;
+use super::{Format, TableError, ipc, parquet_file, parquet_types, stata};
 
 /// Record batches read from a file, one at a time where the format allows.
 pub struct BatchSource {
@@ -37,7 +34,8 @@ impl BatchSource {
     }
 }
 
-fn arrow_error(path: &Path, error: ArrowError) -> TableError {
+/// An error of arrow-rs on `path`.
+pub(super) fn arrow_error(path: &Path, error: ArrowError) -> TableError {
     match error {
         ArrowError::IoError(_, io) => TableError::io(path, false, io),
         other => TableError::invalid(path, None, other.to_string()),
@@ -46,51 +44,14 @@ fn arrow_error(path: &Path, error: ArrowError) -> TableError {
 
 /// Opens a file of any format as record batches. CSV is read whole, with
 /// column types inferred as by [`super::typed_csv::read_csv_typed`].
+///
+/// Arrow IPC and Parquet files are checked against their own length before
+/// they are decoded, and a panic of the decoder on a malformed file is an
+/// error (see [`super::contain`]).
 pub fn read(path: &Path, format: Format) -> Result<BatchSource, TableError> {
-    let open = || File::open(path).map_err(|e| TableError::io(path, false, e));
-    let owned = path.to_path_buf();
     match format {
-        Format::Feather | Format::Arrow => {
-            let reader = arrow_ipc::reader::FileReader::try_new(open()?, None)
-                .map_err(|e| arrow_error(path, e))?;
-            let schema = reader.schema();
-            let batches = reader.map(move |b| b.map_err(|e| arrow_error(&owned, e)));
-            Ok(BatchSource {
-                schema,
-                batches: Box::new(batches),
-            })
-        }
-        Format::Parquet => {
-            let builder = ParquetRecordBatchReaderBuilder::try_new(open()?)
-                .map_err(|e| TableError::invalid(path, None, e.to_string()))?;
-            // The builder's schema has the file's metadata (pandas'), which
-            // the reader's drops.
-            let read_schema = builder.schema().clone();
-            let hinted = parquet_types::hinted(
-                &read_schema,
-                builder.metadata().file_metadata().key_value_metadata(),
-            );
-            let reader = builder
-                .with_batch_size(BATCH_ROWS)
-                .build()
-                .map_err(|e| TableError::invalid(path, None, e.to_string()))?;
-            let schema = hinted.clone().unwrap_or(read_schema.clone());
-            let batches = reader.map(move |b| {
-                let batch = b.map_err(|e| arrow_error(&owned, e))?;
-                let batch = batch
-                    .with_schema(read_schema.clone())
-                    .map_err(|e| arrow_error(&owned, e))?;
-                match &hinted {
-                    None => Ok(batch),
-                    Some(hinted) => parquet_types::restore(batch, hinted)
-                        .map_err(|m| TableError::invalid(&owned, None, m)),
-                }
-            });
-            Ok(BatchSource {
-                schema,
-                batches: Box::new(batches),
-            })
-        }
+        Format::Feather | Format::Arrow => ipc::read(path),
+        Format::Parquet => parquet_file::read(path),
         Format::Dta | Format::DtaGz => single(stata::read(path, format.is_gzip())?),
         Format::Csv | Format::CsvGz => single(super::typed_csv::read_csv_typed(path, format)?),
     }

@@ -1,5 +1,6 @@
-//! Gzip in and out: a streaming multi-member reader, and a writer that
-//! compresses blocks in parallel with libdeflate.
+//! Gzip in and out: a streaming multi-member reader ([`open`],
+//! [`Members`]), and a writer that compresses blocks in parallel with
+//! libdeflate.
 //!
 //! The writer cuts its output into blocks of [`BLOCK_SIZE`] bytes, compresses
 //! them as jobs on the current rayon pool while the caller goes on, and
@@ -17,9 +18,11 @@ use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 use std::time::Duration;
 
-use flate2::bufread::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 use libdeflater::{CompressionLvl, Compressor};
 use rayon::Yield;
+
+use super::sniff::{self, GZIP_MAGIC, Kind};
 
 /// Uncompressed bytes per gzip member. Large enough that the restart of the
 /// compression window at each member costs well under 1 % in size.
@@ -32,16 +35,39 @@ pub const DEFAULT_LEVEL: u32 = 6;
 const READ_BUFFER: usize = 1 << 18;
 
 /// Opens a file for buffered reading, decompressing it when `gzip` is set.
+///
+/// The file must be what `gzip` says: gzip data read uncompressed, or a
+/// file to decompress that does not start as gzip data does, is an error
+/// saying what the file looks like (an empty file is empty either way).
 pub fn open(path: &Path, gzip: bool) -> io::Result<Box<dyn BufRead + Send>> {
-    let file = BufReader::with_capacity(READ_BUFFER, File::open(path)?);
+    let mut file = BufReader::with_capacity(READ_BUFFER, File::open(path)?);
+    check_start(path, file.fill_buf()?, gzip)?;
     Ok(if gzip {
-        Box::new(BufReader::with_capacity(
-            READ_BUFFER,
-            MultiGzDecoder::new(file),
-        ))
+        Box::new(BufReader::with_capacity(READ_BUFFER, Members::new(file)))
     } else {
         Box::new(file)
     })
+}
+
+/// Checks that a file starting with `start` is gzip data if and only if
+/// `gzip` is set (an empty file passes either way).
+pub fn check_start(path: &Path, start: &[u8], gzip: bool) -> io::Result<()> {
+    let compressed = start.starts_with(&GZIP_MAGIC[..start.len().min(2)]);
+    if start.is_empty() || compressed == gzip {
+        return Ok(());
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Err(io::Error::other(if gzip {
+        format!(
+            "not gzip-compressed, although its name ends in .gz: {}",
+            Kind::of(&start[..start.len().min(sniff::SNIFF_BYTES)]).looks_like()
+        )
+    } else {
+        format!("the file is gzip-compressed, but its name does not end in .gz: name it {name}.gz")
+    }))
 }
 
 /// Reads a whole (possibly gzip-compressed) file into memory.
@@ -49,6 +75,87 @@ pub fn read_all(path: &Path, gzip: bool) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     open(path, gzip)?.read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// Gzip data of one or more members, decompressed as one stream, as gzip,
+/// zcat and Python read it: zero bytes after a member are padding and are
+/// skipped (gzip says "trailing zero bytes ignored"); anything else after
+/// a member must be another member. Empty input is empty.
+pub struct Members<R: BufRead> {
+    state: State<R>,
+}
+
+enum State<R: BufRead> {
+    /// Before the first member, or after a member.
+    Between { input: R, first: bool },
+    /// Inside a member.
+    Member(Box<GzDecoder<R>>),
+    /// At the end; or the input is gone after an error.
+    Done,
+}
+
+impl<R: BufRead> Members<R> {
+    /// Decompresses `input`.
+    pub fn new(input: R) -> Self {
+        Members {
+            state: State::Between { input, first: true },
+        }
+    }
+}
+
+impl<R: BufRead> Read for Members<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            match std::mem::replace(&mut self.state, State::Done) {
+                State::Done => return Ok(0),
+                State::Member(mut member) => {
+                    let n = member.read(buf)?;
+                    if n > 0 {
+                        self.state = State::Member(member);
+                        return Ok(n);
+                    }
+                    self.state = State::Between {
+                        input: member.into_inner(),
+                        first: false,
+                    };
+                }
+                State::Between { mut input, first } => {
+                    if !first {
+                        skip_zeros(&mut input)?;
+                    }
+                    match input.fill_buf()?.first() {
+                        None => return Ok(0),
+                        Some(&byte) if byte == GZIP_MAGIC[0] => {
+                            self.state = State::Member(Box::new(GzDecoder::new(input)));
+                        }
+                        Some(_) => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                "the file goes on after its gzip data with bytes that are \
+                                 neither zero padding nor another gzip member",
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Consumes the zero bytes at the start of `input`.
+fn skip_zeros(input: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let buffer = input.fill_buf()?;
+        let zeros = buffer.iter().take_while(|&&b| b == 0).count();
+        let more = zeros > 0 && zeros == buffer.len();
+        input.consume(zeros);
+        if !more {
+            return Ok(());
+        }
+    }
 }
 
 /// Checks a compression level: libdeflate accepts 0 (stored) to 12 (smallest).
@@ -253,8 +360,54 @@ mod tests {
 
     fn gunzip(bytes: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        MultiGzDecoder::new(bytes).read_to_end(&mut out).unwrap();
+        Members::new(bytes).read_to_end(&mut out).unwrap();
         out
+    }
+
+    fn try_gunzip(bytes: &[u8]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        Members::new(bytes).read_to_end(&mut out).map(|_| out)
+    }
+
+    #[test]
+    fn zero_padding_after_members_is_skipped() {
+        let member = |text: &[u8]| compress_member(6, text);
+        let padded = [member(b"a,b\n"), vec![0; 3], member(b"1,2\n"), vec![0; 700]].concat();
+        assert_eq!(gunzip(&padded), b"a,b\n1,2\n");
+        assert_eq!(gunzip(b""), b"");
+    }
+
+    #[test]
+    fn garbage_after_a_member_and_truncation_are_errors() {
+        let member = compress_member(6, b"a,b\n1,2\n");
+        for (bytes, says) in [
+            ([&member[..], b"\0\0junk"].concat(), "neither zero padding"),
+            (
+                [&member[..], b"\x1f\x00 not a gzip header"].concat(),
+                "header",
+            ),
+            (member[..member.len() - 3].to_vec(), ""),
+            ([&b"\0"[..], &member].concat(), "neither zero padding"),
+        ] {
+            let error = try_gunzip(&bytes).unwrap_err().to_string();
+            assert!(error.contains(says), "{error}");
+        }
+    }
+
+    #[test]
+    fn files_must_be_compressed_as_their_names_say() {
+        let path = Path::new("x/week.csv");
+        let error = check_start(path, b"\x1f\x8b\x08", false).unwrap_err();
+        assert!(error.to_string().contains("name it week.csv.gz"), "{error}");
+        let error = check_start(Path::new("week.csv.gz"), b"patient_id\n1\n", true).unwrap_err();
+        assert!(
+            error.to_string().contains("not gzip-compressed")
+                && error.to_string().contains("looks like text"),
+            "{error}"
+        );
+        assert!(check_start(path, b"", true).is_ok());
+        assert!(check_start(path, b"\x1f", true).is_ok());
+        assert!(check_start(path, b"a", false).is_ok());
     }
 
     #[test]

@@ -8,14 +8,16 @@
 //! libdeflate, its size taken from its trailer and its CRC checked. A false
 //! start inside compressed data cannot pass those checks, and then, or for a
 //! file with one large member (pandas, Python, gzip), the rest of the file
-//! is read with the streaming decoder instead: the output is the same.
+//! is read with the streaming decoder ([`super::gzip::Members`]) instead:
+//! the output is the same. So is zero padding after the last member, which
+//! leaves no trailer at the end of the file.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::Path;
 
-use flate2::bufread::MultiGzDecoder;
+use super::gzip::{Members, check_start};
 
 /// Compressed bytes read per window (four or five times as much text).
 const WINDOW: usize = 4 << 20;
@@ -23,15 +25,26 @@ const WINDOW: usize = 4 << 20;
 /// A member larger than this when decompressed is not trusted to be one.
 const MAX_MEMBER: usize = 256 << 20;
 
+/// Deflate turns at most two bits into 258 bytes: no member inflates to
+/// more than this many times its own size, whatever its trailer claims.
+const MAX_RATIO: usize = 1032;
+
 /// Opens a gzip file for reading, inflating its members on up to `threads`
-/// threads.
+/// threads. A file that is not gzip data is an error, as for
+/// [`super::gzip::open`].
 pub fn open(path: &Path, threads: usize) -> io::Result<Box<dyn BufRead + Send>> {
+    let mut file = File::open(path)?;
+    let mut pending = Vec::new();
+    (&mut file)
+        .take(super::sniff::SNIFF_BYTES as u64)
+        .read_to_end(&mut pending)?;
+    check_start(path, &pending, true)?;
     Ok(Box::new(BufReader::with_capacity(
         1 << 18,
         MemberReader {
-            file: Some(File::open(path)?),
+            file: Some(file),
             threads: threads.max(1),
-            pending: Vec::new(),
+            pending,
             output: VecDeque::new(),
             spare: Vec::new(),
             position: 0,
@@ -133,7 +146,7 @@ impl MemberReader {
                     Some(file) => Box::new(pending.chain(file)),
                     None => Box::new(pending),
                 };
-                self.streaming = Some(Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+                self.streaming = Some(Box::new(Members::new(BufReader::with_capacity(
                     1 << 18,
                     rest,
                 ))));
@@ -192,7 +205,7 @@ fn inflate(
     }
     let trailer: [u8; 4] = member[member.len() - 4..].try_into().ok()?;
     let size = u32::from_le_bytes(trailer) as usize;
-    if size > MAX_MEMBER {
+    if size > MAX_MEMBER || size > member.len().saturating_mul(MAX_RATIO) {
         return None;
     }
     out.resize(size, 0);
@@ -244,6 +257,30 @@ mod tests {
         encoder.write_all(&data).unwrap();
         encoder.finish().unwrap();
         assert_eq!(read(&path, 2), data);
+    }
+
+    #[test]
+    fn zero_padding_after_the_last_member_is_skipped_and_garbage_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv.gz");
+        let data = text(300_000);
+        let mut writer = super::super::gzip::GzipWriter::new(Vec::new(), 1);
+        writer.write_all(&data).unwrap();
+        let members = writer.finish().unwrap();
+        std::fs::write(&path, [&members[..], &[0; 1000]].concat()).unwrap();
+        assert_eq!(read(&path, 2), data);
+        std::fs::write(&path, [&members[..], b"\0junk"].concat()).unwrap();
+        let error = open(&path, 2)
+            .unwrap()
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("neither zero padding"),
+            "{error}"
+        );
+        std::fs::write(&path, &data[..1000]).unwrap();
+        let error = open(&path, 2).err().unwrap().to_string();
+        assert!(error.contains("not gzip-compressed"), "{error}");
     }
 
     #[test]

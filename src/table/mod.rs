@@ -1,20 +1,27 @@
 //! Reading and writing cohort files in every format the tools exchange.
 //!
-//! The format of a file is decided by the end of its name (see [`Format`]).
+//! The format of a file is decided by the end of its name (see [`Format`]);
+//! its bytes must agree, or the error says what they look like ([`sniff`]).
 //! CSV files are streamed record by record ([`csv`]); columnar formats are
-//! read and written as Arrow record batches ([`frame`], [`stata`]).
+//! read and written as Arrow record batches ([`frame`], [`ipc`],
+//! [`parquet_file`], [`stata`]). Third-party decoders run under
+//! [`contain`], so that a malformed file is an error, never a crash.
 
 pub mod atomic;
 pub mod civil;
+pub mod contain;
 pub mod csv;
 pub mod error;
 pub mod frame;
 pub mod gzip;
 pub mod gzip_members;
+pub mod ipc;
+pub mod parquet_file;
 pub mod parquet_types;
 pub mod quotes;
 pub mod render;
 pub mod separators;
+pub mod sniff;
 pub mod stata;
 pub mod text;
 pub mod typed_csv;

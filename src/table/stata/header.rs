@@ -7,9 +7,10 @@
 
 use std::collections::HashMap;
 
-use super::input::{GZIP_MAGIC, Input};
+use super::input::Input;
 use super::types::{Numeric, Release, STRL_CODE, VarType, field_text};
 use crate::table::TableError;
+use crate::table::sniff::Kind;
 
 const HEADER: &str = "the header";
 const DESCRIPTORS: &str = "the variable descriptors";
@@ -44,30 +45,33 @@ pub fn read_header(input: &mut Input) -> Result<Header, TableError> {
     if got == 0 {
         return Err(input.error("the file is empty, not a Stata file"));
     }
-    if start[..2] == GZIP_MAGIC {
-        return Err(
-            input.error("not a Stata file: it is gzip-compressed; name it .dta.gz to read it")
-        );
-    }
     if start[0] == b'<' {
         let mut rest = vec![0; TAGGED_START.len() - got];
         let more = input.read_up_to(&mut rest, HEADER)?;
-        if [&start[..got], &rest[..more]].concat() != TAGGED_START.as_bytes() {
-            return Err(not_stata(input));
+        let read = [&start[..got], &rest[..more]].concat();
+        if read != TAGGED_START.as_bytes() {
+            return Err(not_stata(input, &read));
         }
         return tagged_header(input);
     }
     let [version, order, filetype, _] = start;
     if got < 4 || !matches!(order, 1 | 2) || filetype != 1 {
-        return Err(not_stata(input));
+        return Err(not_stata(input, &start[..got]));
     }
     input.big_endian = order == 1;
     let release = check_release(input, u16::from(version))?;
     old_header(input, release)
 }
 
-fn not_stata(input: &Input) -> TableError {
-    input.error("not a Stata file: it does not start as a .dta file does")
+/// The error for a file that starts with `start`, which no `.dta` does.
+fn not_stata(input: &Input, start: &[u8]) -> TableError {
+    let looks = match Kind::of(start) {
+        Kind::Stata | Kind::Unknown => String::new(),
+        other => format!("; {}", other.looks_like()),
+    };
+    input.error(format!(
+        "not a Stata file: it does not start as a .dta file does{looks}"
+    ))
 }
 
 fn check_release(input: &Input, version: u16) -> Result<Release, TableError> {
@@ -119,7 +123,7 @@ fn tagged_header(input: &mut Input) -> Result<Header, TableError> {
     let version = std::str::from_utf8(&digits)
         .ok()
         .and_then(|d| d.parse().ok())
-        .ok_or_else(|| not_stata(input))?;
+        .ok_or_else(|| not_stata(input, TAGGED_START.as_bytes()))?;
     let release = check_release(input, version)?;
     input.expect("</release><byteorder>")?;
     input.big_endian = match &input.bytes(3, HEADER)?[..] {

@@ -6,10 +6,11 @@ use std::io::{self, BufRead, Read};
 use std::path::Path;
 
 use super::types::uint;
+use crate::table::sniff::GZIP_MAGIC;
 use crate::table::{TableError, gzip};
 
-/// The first bytes of every gzip stream.
-pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The most [`Input::bytes`] allocates before the bytes have arrived.
+const PREALLOCATE: usize = 1 << 16;
 
 /// A `.dta` file open for reading.
 pub struct Input<'a> {
@@ -24,7 +25,8 @@ pub struct Input<'a> {
 impl<'a> Input<'a> {
     /// Opens `path`, decompressing it when `gzip` is set and the file is
     /// gzip data: some cohortextractor versions wrote `.dta.gz` files
-    /// uncompressed, and those are read as they are.
+    /// uncompressed, and those are read as they are. A `.dta` that is gzip
+    /// data is an error saying so.
     pub fn open(path: &'a Path, gzip: bool) -> Result<Input<'a>, TableError> {
         let io = |e| TableError::io(path, false, e);
         let mut magic = [0; 2];
@@ -98,11 +100,18 @@ impl<'a> Input<'a> {
         Ok(())
     }
 
-    /// The next `n` bytes.
+    /// The next `n` bytes. The buffer grows as they arrive: a length the
+    /// file does not hold is a truncated file, not an allocation of
+    /// whatever size the file claims.
     pub fn bytes(&mut self, n: usize, within: &str) -> Result<Vec<u8>, TableError> {
-        let mut buf = vec![0; n];
-        self.fill(&mut buf, within)?;
-        Ok(buf)
+        let mut buf = Vec::with_capacity(n.min(PREALLOCATE));
+        let read = (&mut self.reader).take(n as u64).read_to_end(&mut buf);
+        self.offset += buf.len() as u64;
+        match read {
+            Err(e) => Err(self.read_error(e, within)),
+            Ok(got) if got < n => Err(self.truncated(within)),
+            Ok(_) => Ok(buf),
+        }
     }
 
     /// An unsigned integer of `n` bytes (at most 8) in the file's byte order.

@@ -456,7 +456,8 @@ mod tests {
             (&b"patient_id,age\n1,2\n"[..], "not a Stata file"),
             (b"", "empty"),
             (b"<html></html>", "not a Stata file"),
-            (b"\x1f\x8b\x08\x00", "gzip-compressed"),
+            (b"PAR1\x15\x04\x15\x80", "it looks like a Parquet file"),
+            (b"\x1f\x8b\x08\x00", "x.dta: the file is gzip-compressed"),
             (b"\x71\x02\x01\x00", "unsupported Stata format 113"),
             (
                 b"<stata_dta><header><release>120</release>",
