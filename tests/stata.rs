@@ -639,3 +639,81 @@ fn damaged_dta_files_fail_naming_the_file_and_the_problem() {
         assert!(left.is_empty(), "{name}: output left behind: {left:?}");
     }
 }
+
+/// Writes labelled variables with pandas (categoricals, and value labels
+/// that leave some values unlabelled or give two values one text) in every
+/// format pandas writes, and what `read_stata` reads from each as CSV text.
+const PANDAS_LABELS: &str = r#"
+import json, sys, warnings
+import pandas as pd
+out = sys.argv[1]
+warnings.simplefilter("ignore")
+frame = pd.DataFrame({
+    "patient_id": [1, 2, 3, 4, 5],
+    "sex": pd.Categorical(["F", "M", None, "", "F"]),
+    "region": pd.Categorical(["Londön", None, None, "East", "East"]),
+    "score": [1, 2, 3, 1, None],
+})
+expected = {}
+for version in (114, 117, 118, 119):
+    name = f"labels-{version}.dta"
+    frame.to_stata(f"{out}/{name}", version=version, write_index=False,
+                   value_labels={"score": {1: "low", 2: "high"}})
+    expected[name] = pd.read_stata(f"{out}/{name}").to_csv(index=False)
+frame.to_stata(f"{out}/same.dta", version=118, write_index=False,
+               value_labels={"score": {1: "same", 2: "same"}})
+try:
+    pd.read_stata(f"{out}/same.dta")
+    expected["same.dta"] = "read"
+except ValueError as e:
+    expected["same.dta"] = "refused"
+json.dump(expected, open(f"{out}/expected.json", "w"))
+"#;
+
+#[test]
+fn labelled_variables_read_as_their_labels_as_pandas_reads_them() {
+    let Some(python) = common::pandas_python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    common::run_python(&python, PANDAS_LABELS, &[dir.path()]);
+    let expected: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("expected.json")).unwrap())
+            .unwrap();
+    for (name, csv) in &expected {
+        let result = stata::read(&dir.path().join(name), false);
+        if name == "same.dta" {
+            assert_eq!(csv, "refused");
+            let e = result.err().unwrap().to_string();
+            assert!(
+                e.contains("\"score\"") && e.contains("both read as the value label \"same\""),
+                "{e}"
+            );
+            continue;
+        }
+        let batch = result.unwrap_or_else(|e| panic!("{e}"));
+        let mut ours = String::new();
+        let names: Vec<&str> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        ours.push_str(&names.join(","));
+        ours.push('\n');
+        for row in 0..batch.num_rows() {
+            let cells: Vec<String> = batch
+                .columns()
+                .iter()
+                .map(|c| {
+                    let mut out = Vec::new();
+                    render_cell(c.as_ref(), row, &mut out).unwrap();
+                    String::from_utf8(out).unwrap()
+                })
+                .collect();
+            ours.push_str(&cells.join(","));
+            ours.push('\n');
+        }
+        assert_eq!(&ours, csv.as_str().unwrap(), "{name}");
+    }
+}

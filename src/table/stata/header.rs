@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use super::input::Input;
+use super::labels::{LabelTables, parse_table};
 use super::types::{Numeric, Release, STRL_CODE, VarType, field_text};
 use crate::table::TableError;
 use crate::table::sniff::Kind;
@@ -36,6 +37,8 @@ pub struct Var {
     pub kind: VarType,
     /// Its display format (`%9.0g`, `%td`, ...).
     pub format: String,
+    /// The name of its value label table; empty when it has none.
+    pub labels: String,
 }
 
 /// Reads everything before the data; the data comes next.
@@ -94,8 +97,8 @@ fn old_header(input: &mut Input, release: Release) -> Result<Header, TableError>
     let names = fields(input, nvar, release.name_len(), release)?;
     input.skip(2 * (nvar as u64 + 1), DESCRIPTORS)?; // sort order
     let formats = fields(input, nvar, release.format_len(), release)?;
-    let skipped = nvar * (release.name_len() + release.label_len());
-    input.skip(skipped as u64, DESCRIPTORS)?; // value label names, variable labels
+    let labels = fields(input, nvar, release.name_len(), release)?;
+    input.skip((nvar * release.label_len()) as u64, DESCRIPTORS)?; // variable labels
     loop {
         // expansion fields: type, length, contents; type 0 ends them
         let kind = input.uint(1, DESCRIPTORS)?;
@@ -109,7 +112,7 @@ fn old_header(input: &mut Input, release: Release) -> Result<Header, TableError>
         1..=244 => Some(VarType::Str(u16::from(code))),
         _ => Numeric::from_old_code(code).map(VarType::Numeric),
     });
-    let vars = variables(input, names, kinds, formats, &codes)?;
+    let vars = variables(input, names, kinds, formats, labels, &codes)?;
     Ok(Header {
         release,
         rows,
@@ -161,7 +164,7 @@ fn tagged_header(input: &mut Input) -> Result<Header, TableError> {
     input.expect("</sortlist><formats>")?;
     let formats = fields(input, nvar, release.format_len(), release)?;
     input.expect("</formats><value_label_names>")?;
-    input.skip((nvar * release.name_len()) as u64, DESCRIPTORS)?;
+    let labels = fields(input, nvar, release.name_len(), release)?;
     input.expect("</value_label_names><variable_labels>")?;
     input.skip((nvar * release.label_len()) as u64, DESCRIPTORS)?;
     input.expect("</variable_labels><characteristics>")?;
@@ -184,7 +187,7 @@ fn tagged_header(input: &mut Input) -> Result<Header, TableError> {
         STRL_CODE => Some(VarType::StrL),
         _ => Numeric::from_code(code).map(VarType::Numeric),
     });
-    let vars = variables(input, names, kinds, formats, &codes)?;
+    let vars = variables(input, names, kinds, formats, labels, &codes)?;
     Ok(Header {
         release,
         rows,
@@ -212,15 +215,21 @@ fn variables<C: std::fmt::Display>(
     names: Vec<String>,
     kinds: impl Iterator<Item = Option<VarType>>,
     formats: Vec<String>,
+    labels: Vec<String>,
     codes: &[C],
 ) -> Result<Vec<Var>, TableError> {
     names
         .into_iter()
         .zip(kinds)
-        .zip(formats)
+        .zip(formats.into_iter().zip(labels))
         .zip(codes)
-        .map(|(((name, kind), format), code)| match kind {
-            Some(kind) => Ok(Var { name, kind, format }),
+        .map(|(((name, kind), (format, labels)), code)| match kind {
+            Some(kind) => Ok(Var {
+                name,
+                kind,
+                format,
+                labels,
+            }),
             None => Err(input.error(format!(
                 "corrupt: variable {name:?} has the unknown type code {code}"
             ))),
@@ -239,18 +248,29 @@ pub struct Gso {
 /// The `strL` texts by (variable, observation), read after the data.
 pub type Gsos = HashMap<(u64, u64), Gso>;
 
+/// What follows the data.
+pub struct Trailer {
+    /// The `strL` texts (formats 117 and later).
+    pub gsos: Gsos,
+    /// The value label tables by name.
+    pub labels: LabelTables,
+}
+
+const LABELS: &str = "the value labels";
+
 /// Reads what follows the data: the `strL` texts (formats 117 and later)
-/// and the value labels, which are skipped but checked to be whole.
-pub fn read_trailer(input: &mut Input, release: Release) -> Result<Gsos, TableError> {
+/// and the value label tables.
+pub fn read_trailer(input: &mut Input, release: Release) -> Result<Trailer, TableError> {
     const STRLS: &str = "the long strings (strLs)";
-    const LABELS: &str = "the value labels";
-    let mut gsos = Gsos::new();
+    let mut trailer = Trailer {
+        gsos: Gsos::new(),
+        labels: LabelTables::new(),
+    };
     if !release.tagged() {
         while !input.at_end()? {
-            let len = input.uint(4, LABELS)?;
-            input.skip(33 + 3 + len, LABELS)?;
+            label_table(input, release, &mut trailer.labels)?;
         }
-        return input.drain().map(|()| gsos);
+        return input.drain().map(|()| trailer);
     }
     input.expect("</data><strls>")?;
     loop {
@@ -271,7 +291,7 @@ pub fn read_trailer(input: &mut Input, release: Release) -> Result<Gsos, TableEr
         if !binary && bytes.last() == Some(&0) {
             bytes.pop();
         }
-        gsos.insert((v, o), Gso { bytes, binary });
+        trailer.gsos.insert((v, o), Gso { bytes, binary });
     }
     input.expect("<value_labels>")?;
     loop {
@@ -283,9 +303,26 @@ pub fn read_trailer(input: &mut Input, release: Release) -> Result<Gsos, TableEr
         if at != b"<lbl>" {
             return Err(input.error("corrupt: expected <lbl> or </value_labels>"));
         }
-        let len = input.uint(4, LABELS)?;
-        input.skip(release.name_len() as u64 + 3 + len, LABELS)?;
+        label_table(input, release, &mut trailer.labels)?;
         input.expect("</lbl>")?;
     }
-    input.drain().map(|()| gsos)
+    input.drain().map(|()| trailer)
+}
+
+/// One value label table: its length, name, padding and contents.
+fn label_table(
+    input: &mut Input,
+    release: Release,
+    tables: &mut LabelTables,
+) -> Result<(), TableError> {
+    let len = input.uint(4, LABELS)?;
+    let name = input.bytes(release.name_len(), LABELS)?;
+    let name = field_text(&name, release);
+    input.skip(3, LABELS)?;
+    let len = usize::try_from(len).map_err(|_| input.truncated(LABELS))?;
+    let table = input.bytes(len, LABELS)?;
+    let table = parse_table(&table, input.big_endian, release)
+        .map_err(|m| input.error(format!("value label table {name:?}: {m}")))?;
+    tables.insert(name, table);
+    Ok(())
 }

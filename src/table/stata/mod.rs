@@ -10,6 +10,7 @@
 mod columns;
 mod header;
 mod input;
+mod labels;
 pub mod names;
 mod plan;
 mod read;

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use super::columns::{Column, Place};
 use super::header::{Header, read_header, read_trailer};
 use super::input::Input;
+use super::labels;
 use super::types::Meaning;
 use crate::table::TableError;
 
@@ -28,8 +29,8 @@ const CHUNK_BYTES: usize = 8 << 20;
 /// Types: `byte`, `int`, `long`, `float`, `double` become Int8, Int16,
 /// Int32, Float32, Float64, with Stata's missing values (`.`, `.a`-`.z`) as
 /// nulls; `str#` and `strL` become Utf8. Numbers with a `%td` format become
-/// Date32 and with `%tc` Timestamp(ms), when all are whole. Value labels are
-/// ignored (the codes are kept).
+/// Date32 and with `%tc` Timestamp(ms), when all are whole. A variable with
+/// value labels reads as its labels, as pandas reads it ([`labels::apply`]).
 pub fn read(path: &Path, gzip: bool) -> Result<RecordBatch, TableError> {
     let mut input = Input::open(path, gzip)?;
     read_file(&mut input).map_err(|error| {
@@ -46,14 +47,22 @@ fn read_file(input: &mut Input) -> Result<RecordBatch, TableError> {
     let header = read_header(input)?;
     let mut columns: Vec<Column> = header.vars.iter().map(|v| Column::new(v.kind)).collect();
     read_data(input, &header, &mut columns)?;
-    let gsos = read_trailer(input, header.release)?;
+    let trailer = read_trailer(input, header.release)?;
 
     let arrays = columns
         .into_par_iter()
         .zip(&header.vars)
         .map(|(column, var)| {
-            column
-                .finish(Meaning::of_format(&var.format), &gsos, header.release)
+            let array = column.finish(
+                Meaning::of_format(&var.format),
+                &trailer.gsos,
+                header.release,
+            );
+            array
+                .and_then(|array| match trailer.labels.get(&var.labels) {
+                    Some(labels) => labels::apply(array, labels),
+                    None => Ok(array),
+                })
                 .map_err(|m| format!("variable {:?}: {m}", var.name))
         })
         .collect::<Result<Vec<_>, _>>()
