@@ -138,6 +138,7 @@ mod tests {
             value: label.map(str::to_string),
             count,
             percentage: None,
+            truth: count.unwrap_or(0),
         }
     }
 

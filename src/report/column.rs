@@ -57,6 +57,10 @@ pub enum Kind {
     Identifier,
     /// Every value is missing.
     Empty,
+    /// Fewer than 8 values (perhaps none): under the current and midpoint-6
+    /// rules such a column is not summarised, so that a column with no
+    /// values looks like one with a few.
+    FewValues,
     /// Two values: 0/1 or False/True.
     Boolean,
     /// Dates (`YYYY-MM-DD` or `YYYY-MM` text, or a date type).

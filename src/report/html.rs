@@ -98,7 +98,9 @@ fn summary_table(report: &Report, legacy: bool) -> Markup {
                 tr {
                     th { "Column Name" }
                     @if legacy { th { "Size (MB)" } }
-                    th { "Data Type" } th { "Empty" } th { "Kind" } th { "Missing" }
+                    th { "Data Type" }
+                    th { @if legacy { "Empty" } @else { "Fewer than 8 values" } }
+                    th { "Kind" } th { "Missing" }
                 }
             }
             tbody {
@@ -108,7 +110,7 @@ fn summary_table(report: &Report, legacy: bool) -> Markup {
                         th { a href=(format!("#col-{}", i + 1)) { (column.name) } }
                         @if legacy { td { (sizes[i]) } }
                         td { (column.dtype) }
-                        td { (python_bool(column.empty)) }
+                        td { (python_bool(column.empty.or(column.few_values).unwrap_or(false))) }
                         td { (kind_name(column.summary.kind)) }
                         td { (share_text(&column.summary.missing)) }
                     }
@@ -169,6 +171,10 @@ fn kind_section(column: &ColumnReport) -> Markup {
             html! { p class="note" { "An identifier: its values are not summarised." } }
         }
         Kind::Empty => html! { p class="note" { "Every value is missing." } },
+        Kind::FewValues => html! {
+            p class="note" { "Fewer than 8 values (perhaps none): not summarised." }
+            div class="content" { (values_table("Value", &summary.values)) }
+        },
         Kind::Boolean => html! {
             div class="content" { (values_table("Value", &summary.values)) (chart::bar_list(name, &summary.values)) }
         },
@@ -226,6 +232,7 @@ fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Identifier => "identifier",
         Kind::Empty => "empty",
+        Kind::FewValues => "fewer than 8 values",
         Kind::Boolean => "boolean",
         Kind::Date => "date",
         Kind::Category => "category",

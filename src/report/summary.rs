@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::audit;
 use super::column::{ColumnProfile, Kind, year_month};
 use super::disclosure::{
     CURRENT_THRESHOLD, MIN_FOR_STATISTICS, RANGE_TAIL, Rule, merge_until_publishable, publish_table,
@@ -26,7 +27,9 @@ pub struct Report {
     pub file: String,
     /// The disclosure-control rule applied.
     pub sdc: Rule,
-    /// The file's size on disk in bytes.
+    /// The file's size on disk in bytes: exact under `--sdc legacy`, else
+    /// to two significant figures (an exact size and a fixed row width give
+    /// the exact row count).
     pub bytes_on_disk: u64,
     /// Rows, as published (`None` when redacted).
     pub rows: Option<u64>,
@@ -43,15 +46,33 @@ pub struct Report {
 pub struct ColumnReport {
     /// The column's name.
     pub name: String,
-    /// pandas' dtype (`int64`, `float64`, `object`, `bool`, ...).
+    /// The type: pandas' dtype (`int64`, `float64`, `object`, `bool`, ...)
+    /// under `--sdc legacy`; otherwise the kind of values (`number`,
+    /// `text`, ...), which does not change with the number of missing
+    /// values as pandas' does (`int64` becomes `float64` with one).
     pub dtype: String,
     /// pandas' shallow memory use in MB: under `--sdc legacy` only, as it
     /// gives the exact row count away.
     pub size_mb: Option<f64>,
-    /// Whether every value is missing.
-    pub empty: bool,
+    /// Whether every value is missing: under `--sdc legacy` only (it tells
+    /// a column of no values from one of a few).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty: Option<bool>,
+    /// Whether the column has fewer than 8 values (perhaps none): under the
+    /// other rules, in place of `empty`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub few_values: Option<bool>,
     /// The summary for the column's kind.
     pub summary: Summary,
+    /// The true missing and present counts, and the present count as the
+    /// missing share's percentage implies it, for [`protect`]; never
+    /// published.
+    #[serde(skip)]
+    missing_truth: u64,
+    #[serde(skip)]
+    present_truth: u64,
+    #[serde(skip)]
+    present_published: Option<u64>,
 }
 
 /// A column's summary.
@@ -98,6 +119,10 @@ pub struct Value {
     pub count: Option<u64>,
     /// The percentage of the published counts; `None` when redacted.
     pub percentage: Option<f64>,
+    /// The true count, for the checks of everything published together
+    /// ([`super::audit`]); never published.
+    #[serde(skip)]
+    pub truth: u64,
 }
 
 /// How many distinct values a category has.
@@ -127,21 +152,42 @@ pub struct Statistics {
 
 /// Builds the publishable report of a profile.
 pub fn build(profile: &FileProfile, rule: Rule, generated: String) -> Report {
+    let rows = rule.publish(profile.rows);
+    let mut columns: Vec<ColumnReport> = profile.columns.iter().map(|c| column(c, rule)).collect();
+    if rule != Rule::Legacy {
+        protect(rule, rows, &mut columns);
+    }
     Report {
         file: profile.path.display().to_string(),
         sdc: rule,
-        bytes_on_disk: profile.bytes,
-        rows: rule.publish(profile.rows),
+        bytes_on_disk: match rule {
+            Rule::Legacy => profile.bytes,
+            _ => two_significant_figures(profile.bytes),
+        },
+        rows,
         generated,
         tool: format!("cohortkit {}", env!("CARGO_PKG_VERSION")),
-        columns: profile.columns.iter().map(|c| column(c, rule)).collect(),
+        columns,
     }
+}
+
+/// `n` to two significant figures (`10_240` is `10_000`).
+fn two_significant_figures(n: u64) -> u64 {
+    let digits = n.checked_ilog10().unwrap_or(0);
+    let unit = 10u64.pow(digits.saturating_sub(1));
+    (n + unit / 2) / unit * unit
 }
 
 fn column(column: &ColumnProfile, rule: Rule) -> ColumnReport {
     let size_mb = (rule == Rule::Legacy)
         .then(|| (column.dtype.bytes_per_row * column.rows) as f64 / 1_000_000.0);
     let present = column.rows - column.missing;
+    let few = present <= CURRENT_THRESHOLD;
+    let kind = match column.kind {
+        Kind::Identifier => Kind::Identifier,
+        _ if rule != Rule::Legacy && few => Kind::FewValues,
+        kind => kind,
+    };
     let missing = {
         let cells = publish_table(rule, &[column.missing, present]);
         Share {
@@ -150,7 +196,7 @@ fn column(column: &ColumnProfile, rule: Rule) -> ColumnReport {
         }
     };
     let mut summary = Summary {
-        kind: column.kind,
+        kind,
         legacy: false,
         missing,
         values: Vec::new(),
@@ -168,31 +214,144 @@ fn column(column: &ColumnProfile, rule: Rule) -> ColumnReport {
                     .map(|(label, count)| ((label != "NaN").then(|| label.clone()), *count)),
             );
         }
-        _ => match column.kind {
+        _ => match kind {
             Kind::Boolean => summary.values = boolean(column, rule),
             Kind::Category => category(column, rule, &mut summary),
             Kind::Numeric => numeric(column, rule, &mut summary),
             Kind::Date => date(column, rule, &mut summary),
+            Kind::FewValues => {
+                summary.values = table(
+                    rule,
+                    [(None, column.missing), (Some(ALL.to_string()), present)].into_iter(),
+                )
+            }
             Kind::Identifier | Kind::Empty => {}
         },
     }
     // Where the missing values are a row of the table, the share shown
     // for the column is that row's, of the same published total.
     if let Some(first) = summary.values.first().filter(|v| v.value.is_none())
-        && matches!(summary.kind, Kind::Boolean | Kind::Category | Kind::Empty)
+        && matches!(
+            summary.kind,
+            Kind::Boolean | Kind::Category | Kind::Empty | Kind::FewValues
+        )
     {
         summary.missing = Share {
             count: first.count,
             percentage: first.percentage,
         };
     }
+    let legacy = rule == Rule::Legacy;
     ColumnReport {
         name: column.name.clone(),
-        dtype: column.dtype.name.clone(),
+        dtype: if legacy {
+            column.dtype.name.clone()
+        } else {
+            type_name(kind).to_string()
+        },
         size_mb,
-        empty: column.empty(),
+        empty: legacy.then(|| column.empty()),
+        few_values: (!legacy).then_some(few),
+        missing_truth: column.missing,
+        present_truth: present,
+        present_published: rule.publish(present),
         summary,
     }
+}
+
+/// The label of the row of all values, where they are not shown apart.
+pub const ALL: &str = "All values";
+
+/// A column's type as published under the rules other than legacy: what
+/// its values are, whatever their number.
+fn type_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Identifier => "identifier",
+        Kind::Boolean => "boolean",
+        Kind::Date => "date",
+        Kind::Category => "text",
+        Kind::Numeric => "number",
+        Kind::Empty | Kind::FewValues => "unknown",
+    }
+}
+
+/// Secondary suppression over everything the report publishes together
+/// (see [`audit`]): every column's table partitions the rows; counts are
+/// redacted further until no redacted count can be pinned, and the
+/// percentages are then worked out again from what is left.
+fn protect(rule: Rule, rows: Option<u64>, columns: &mut [ColumnReport]) {
+    let tables: Vec<Vec<(Option<u64>, u64)>> = columns.iter().map(audit_table).collect();
+    let mut published: Vec<Vec<Option<u64>>> = tables
+        .iter()
+        .map(|t| t.iter().map(|(p, _)| *p).collect())
+        .collect();
+    let truths: Vec<Vec<u64>> = tables
+        .iter()
+        .map(|t| t.iter().map(|(_, c)| *c).collect())
+        .collect();
+    audit::protect(rule, rows, &mut published, &truths);
+    for (column, published) in columns.iter_mut().zip(published) {
+        apply(column, &published);
+    }
+}
+
+/// A column's published table as (published, true) counts, a partition of
+/// the rows: its values table where the missing count is a row of it;
+/// else the missing share, then the bins or periods of the present values
+/// (or, where none are shown, the present count its percentage implies).
+fn audit_table(column: &ColumnReport) -> Vec<(Option<u64>, u64)> {
+    let summary = &column.summary;
+    let values = summary.values.iter().map(|v| (v.count, v.truth));
+    if missing_in_values(summary) {
+        return values.collect();
+    }
+    let missing = (summary.missing.count, column.missing_truth);
+    if summary.values.is_empty() {
+        vec![missing, (column.present_published, column.present_truth)]
+    } else {
+        std::iter::once(missing).chain(values).collect()
+    }
+}
+
+/// Writes a table's counts back after [`audit::protect`], with
+/// percentages of the published counts that are left.
+fn apply(column: &mut ColumnReport, published: &[Option<u64>]) {
+    let summary = &mut column.summary;
+    let percent = |count: Option<u64>, total: u64| {
+        count
+            .filter(|_| total > 0)
+            .map(|c| c as f64 / total as f64 * 100.0)
+    };
+    if missing_in_values(summary) {
+        let total: u64 = published.iter().flatten().sum();
+        for (value, &count) in summary.values.iter_mut().zip(published) {
+            value.count = count;
+            value.percentage = percent(count, total);
+        }
+        summary.missing = Share {
+            count: summary.values[0].count,
+            percentage: summary.values[0].percentage,
+        };
+        return;
+    }
+    let (missing, rest) = published.split_first().expect("a missing count");
+    let present: u64 = rest.iter().flatten().sum();
+    if !summary.values.is_empty() {
+        for (value, &count) in summary.values.iter_mut().zip(rest) {
+            value.count = count;
+            value.percentage = percent(count, present);
+        }
+    }
+    summary.missing = Share {
+        count: *missing,
+        percentage: percent(*missing, missing.unwrap_or(0) + present),
+    };
+}
+
+/// Whether the missing count is a row of the values table (else it is the
+/// share beside a table of present values: bins or periods).
+fn missing_in_values(summary: &Summary) -> bool {
+    summary.values.first().is_some_and(|v| v.value.is_none())
 }
 
 /// Rows of (value, true count) published together.
@@ -201,24 +360,42 @@ fn table(rule: Rule, rows: impl Iterator<Item = (Option<String>, u64)>) -> Vec<V
     labels
         .into_iter()
         .zip(publish_table(rule, &counts))
-        .map(|(value, cell)| Value {
+        .zip(&counts)
+        .map(|((value, cell), &truth)| Value {
             value,
             count: cell.count,
             percentage: cell.percentage,
+            truth,
         })
         .collect()
 }
 
-fn missing_row(column: &ColumnProfile) -> Option<(Option<String>, u64)> {
-    (column.missing > 0).then_some((None, column.missing))
+/// The missing values' row: under the legacy rule where there are any;
+/// under the others always, so that a redacted row does not say there is
+/// at least one.
+fn missing_row(column: &ColumnProfile, rule: Rule) -> Option<(Option<String>, u64)> {
+    (column.missing > 0 || rule != Rule::Legacy).then_some((None, column.missing))
 }
 
 fn boolean(column: &ColumnProfile, rule: Rule) -> Vec<Value> {
     let mut values = column.values.clone().unwrap_or_default();
+    if rule != Rule::Legacy {
+        // Both values are listed, held by no patient or a few or many.
+        let domain = if values.iter().any(|(l, _)| l == "True" || l == "False") {
+            ["False", "True"]
+        } else {
+            ["0", "1"]
+        };
+        for label in domain {
+            if !values.iter().any(|(l, _)| l == label) {
+                values.push((label.to_string(), 0));
+            }
+        }
+    }
     values.sort_by(|a, b| a.0.cmp(&b.0));
     table(
         rule,
-        missing_row(column).into_iter().chain(
+        missing_row(column, rule).into_iter().chain(
             values
                 .into_iter()
                 .map(|(label, count)| (Some(label), count)),
@@ -227,9 +404,12 @@ fn boolean(column: &ColumnProfile, rule: Rule) -> Vec<Value> {
 }
 
 fn category(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
+    let legacy = rule == Rule::Legacy;
     let Some(values) = &column.values else {
         summary.distinct = Some(Distinct::MoreThan(super::column::CATEGORY_LIMIT as u64));
-        summary.values = table(rule, missing_row(column).into_iter());
+        let present = column.rows - column.missing;
+        let all = (!legacy).then(|| (Some(OTHER.to_string()), present));
+        summary.values = table(rule, missing_row(column, rule).into_iter().chain(all));
         return;
     };
     // A value is named only when more patients than the threshold hold it,
@@ -240,21 +420,25 @@ fn category(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
         .take_while(|(_, count)| *count > CURRENT_THRESHOLD && rule.publish(*count).is_some())
         .count();
     let other: u64 = values[shown..].iter().map(|(_, count)| count).sum();
-    // Every value listed: their number is no secret. Otherwise rounded, and
-    // never fewer than are listed.
-    summary.distinct = Some(if shown == values.len() {
-        Distinct::Exactly(shown as u64)
-    } else {
-        Distinct::About(rule.round(values.len() as u64).max(shown as u64 + 1))
+    // Under the legacy rule: every value listed, their number is no
+    // secret; otherwise rounded, and never fewer than are listed. Under the
+    // others the number is not published (it would tell whether "Other
+    // values" holds anyone), and "Other values" is always a row.
+    summary.distinct = legacy.then(|| {
+        if shown == values.len() {
+            Distinct::Exactly(shown as u64)
+        } else {
+            Distinct::About(rule.round(values.len() as u64).max(shown as u64 + 1))
+        }
     });
-    let rows = missing_row(column)
+    let rows = missing_row(column, rule)
         .into_iter()
         .chain(
             values[..shown]
                 .iter()
                 .map(|(label, count)| (Some(label.clone()), *count)),
         )
-        .chain((shown < values.len()).then(|| (Some(OTHER.to_string()), other)));
+        .chain((shown < values.len() || !legacy).then(|| (Some(OTHER.to_string()), other)));
     summary.values = table(rule, rows);
 }
 
@@ -595,7 +779,15 @@ mod tests {
             assert_eq!(labels, [None, Some("common".into()), Some(OTHER.into())]);
         }
         let summary = super::column(&column, Rule::Current).summary;
-        assert!(matches!(summary.distinct, Some(Distinct::About(2))));
+        // How many distinct values would tell whether "Other values" holds
+        // anyone: only the legacy rule says.
+        assert!(summary.distinct.is_none());
+        let legacy = super::column(&column, Rule::Legacy).summary;
+        assert!(
+            matches!(legacy.distinct, Some(Distinct::About(2))),
+            "{:?}",
+            legacy.distinct
+        );
         assert_eq!(summary.missing.count, summary.values[0].count);
         assert_eq!(summary.missing.percentage, summary.values[0].percentage);
         assert_eq!(summary.values[2].count, None);
@@ -604,11 +796,22 @@ mod tests {
     }
 
     #[test]
-    fn a_fully_listed_category_says_how_many_values_it_has() {
+    fn a_fully_listed_category_still_shows_other_values_and_missing() {
         let fields = (0..70).map(|i| ["a", "b", "c", "d", "e", "f", "g"][i % 7].to_string());
-        let summary = super::column(&column_of("c", fields), Rule::Current).summary;
-        assert_eq!(summary.values.len(), 7);
-        assert!(matches!(summary.distinct, Some(Distinct::Exactly(7))));
+        let column = column_of("c", fields);
+        let legacy = super::column(&column, Rule::Legacy).summary;
+        assert_eq!(legacy.values.len(), 7);
+        assert!(matches!(legacy.distinct, Some(Distinct::Exactly(7))));
+        // The same rows whether "Other values" and missing hold 0 or a few.
+        let current = super::column(&column, Rule::Current).summary;
+        let labels: Vec<_> = current.values.iter().map(|v| v.value.clone()).collect();
+        assert_eq!(labels.len(), 9);
+        assert_eq!(labels[0], None);
+        assert_eq!(labels[8].as_deref(), Some(OTHER));
+        assert_eq!(
+            (current.values[0].count, current.values[8].count),
+            (None, None)
+        );
     }
 
     #[test]
