@@ -123,10 +123,18 @@ fn run_all_runs_the_flucats_project() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(p.join("metadata/manifest.json")).unwrap()).unwrap();
     let outputs = manifest["outputs"].as_object().unwrap();
-    assert_eq!(outputs.len(), 108 + 1 + 108 + 1);
+    assert_eq!(outputs.len(), 108 + 1 + 108 + 1 + 1);
     let html = &outputs["output/joined/input_2022-03-20.html"];
     assert_eq!(html["level"], "moderately_sensitive");
     assert_eq!(html["excluded"], false);
+    // The report to be released comes with the long table of its figures,
+    // which passes the checks a released table must.
+    let table = &outputs["output/joined/input_2022-03-20.csv"];
+    assert_eq!(table["level"], "moderately_sensitive");
+    assert_eq!(table["excluded"], false, "{table}");
+    let table = std::fs::read_to_string(p.join("output/joined/input_2022-03-20.csv")).unwrap();
+    assert!(table.starts_with("column,statistic,category,value,rule\n"));
+    assert!(table.contains("nulldate_y,"));
     assert_eq!(
         outputs["output/input_end.csv.gz"]["action"],
         "generate_study_population_end"
@@ -157,7 +165,7 @@ fn run_all_runs_the_flucats_project() {
         ("generate_study_population_2", "succeeded", "54"),
         ("generate_study_population_end", "succeeded", "1"),
         ("join_cohorts_weekly", "succeeded", "108"),
-        ("generate_dataset_report", "succeeded", "1"),
+        ("generate_dataset_report", "succeeded", "2"),
     ];
     assert_eq!(table.len(), expected.len(), "{out}");
     for (row, (action, status, outputs)) in table.iter().zip(expected) {

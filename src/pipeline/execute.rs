@@ -9,6 +9,7 @@
 //!   action's directory, with `/workspace` in arguments mapped to it;
 //! - anything else is unavailable, with a message saying what would run it.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use std::process::{Command as Process, Stdio};
 
 use super::json::python_json;
 use super::metadata::ActionLog;
+use super::outputs::Level;
 use super::project::Action;
 use super::shell;
 use super::validate::parent;
@@ -216,7 +218,18 @@ pub fn run(executor: &Executor, job: &Job) -> Finished {
             let args = absolute_paths(&command_args(job.action), REPORT_PATHS, job.dir);
             // The report names its input as the study does
             // (`output/joined/…`), not by the action's work directory.
-            let unlogged = ["--relative-to".into(), job.dir.display().to_string()];
+            let mut unlogged = vec!["--relative-to".into(), job.dir.display().to_string()];
+            // A report to be released comes with the long table of its
+            // figures that output checkers review (collected by
+            // [`report_companions`]).
+            if job
+                .action
+                .outputs
+                .iter()
+                .any(|o| o.level == Level::ModeratelySensitive)
+            {
+                unlogged.push("--csv".into());
+            }
             run_native(job, "dataset-report", &[], args, &unlogged)
         }
         Executor::Native(Native::GenerateCohort) => generate_cohort(job),
@@ -229,6 +242,35 @@ pub fn run(executor: &Executor, job: &Job) -> Finished {
             }
         }
     }
+}
+
+/// The long tables (`<name>.csv`, or `<name>-1.csv`, ...) the native report
+/// wrote beside each `moderately_sensitive` report among `found`, at the
+/// report's level: outputs of the action though its patterns name only the
+/// HTML.
+pub fn report_companions(
+    executor: &Executor,
+    found: &BTreeMap<String, Level>,
+    files: &[String],
+) -> Vec<(String, Level)> {
+    if !matches!(executor, Executor::Native(Native::Report)) {
+        return Vec::new();
+    }
+    let reports = found.iter().filter_map(|(file, &level)| {
+        let stem = file.strip_suffix(".html")?;
+        (level == Level::ModeratelySensitive).then_some((stem, level))
+    });
+    reports
+        .flat_map(|(stem, level)| {
+            files.iter().filter_map(move |file| {
+                let rest = file.strip_prefix(stem)?.strip_suffix(".csv")?;
+                let part = rest.strip_prefix('-').unwrap_or(rest);
+                let is_table = rest.is_empty()
+                    || (rest.starts_with('-') && part.bytes().all(|b| b.is_ascii_digit()));
+                is_table.then(|| (file.clone(), level))
+            })
+        })
+        .collect()
 }
 
 /// An option of a native tool that takes a path.

@@ -338,6 +338,7 @@ impl<'a> Runner<'a> {
                 unmatched_patterns.push(output.pattern.clone());
             }
         }
+        found.extend(execute::report_companions(executor, &found, &all_files));
         let unmatched: Vec<String> = ws
             .new_files()?
             .into_iter()

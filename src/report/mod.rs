@@ -13,6 +13,7 @@ pub mod cell;
 pub mod chart;
 pub mod column;
 pub mod disclosure;
+pub mod figures;
 pub mod html;
 pub mod legacy;
 pub mod profile;
@@ -54,6 +55,11 @@ pub struct ReportArgs {
     /// Also write DIR/<name>.json with every figure the HTML shows.
     #[arg(long)]
     pub json: bool,
+    /// Also write DIR/<name>.csv, the long table output checkers review:
+    /// one row per published figure with the rule applied (split by column
+    /// into <name>-1.csv, <name>-2.csv, ... past 5,000 rows).
+    #[arg(long)]
+    pub csv: bool,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N", value_parser = crate::cli::parse_threads)]
     pub threads: Option<usize>,
@@ -183,9 +189,22 @@ fn report_one(
         let json = serde_json::to_vec_pretty(&report).context("cannot write the JSON report")?;
         outputs.push((args.output_dir.join(format!("{name}.json")), json));
     }
+    let mut parts = 0;
+    if args.csv {
+        let files = figures::csv_files(&report, &args.output_dir, name);
+        parts = files.len();
+        outputs.extend(files);
+    }
     write_all(outputs)?;
+    let split = match parts {
+        0 | 1 => String::new(),
+        n => format!(
+            ", figures split by column into {n} CSV files of at most {} rows",
+            figures::MAX_ROWS
+        ),
+    };
     Ok(format!(
-        "{}: {} rows, {} columns -> {} ({:.1} s)",
+        "{}: {} rows, {} columns -> {}{split} ({:.1} s)",
         input.path.display(),
         report
             .rows

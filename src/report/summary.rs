@@ -150,6 +150,23 @@ pub struct Statistics {
     pub q3: f64,
 }
 
+impl Statistics {
+    /// Each figure with its name and the rule behind it, for the long table
+    /// ([`super::figures`]).
+    pub fn figures(&self) -> Vec<(&'static str, Option<f64>, String)> {
+        let rule = format!("of {MIN_FOR_STATISTICS} or more values, to four significant digits");
+        [
+            ("mean", self.mean),
+            ("lower quartile", self.q1),
+            ("median", self.median),
+            ("upper quartile", self.q3),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name, Some(value), rule.clone()))
+        .collect()
+    }
+}
+
 /// Builds the publishable report of a profile.
 pub fn build(profile: &FileProfile, rule: Rule, generated: String) -> Report {
     let rows = rule.publish(profile.rows);
