@@ -13,6 +13,7 @@ pub mod cell;
 pub mod chart;
 pub mod column;
 pub mod disclosure;
+pub mod exact_sum;
 pub mod figures;
 pub mod html;
 pub mod legacy;
