@@ -12,6 +12,7 @@ pub mod audit;
 pub mod cell;
 pub mod chart;
 pub mod column;
+pub mod decimal;
 pub mod disclosure;
 pub mod exact_sum;
 pub mod figures;
