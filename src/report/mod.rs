@@ -14,6 +14,7 @@ pub mod chart;
 pub mod column;
 pub mod decimal;
 pub mod disclosure;
+pub mod distribution;
 pub mod exact_sum;
 pub mod figures;
 pub mod html;
