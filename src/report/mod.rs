@@ -9,6 +9,8 @@
 //! chunks in parallel.
 
 pub mod audit;
+pub mod bin_store;
+pub mod bins;
 pub mod cell;
 pub mod chart;
 pub mod column;
