@@ -652,7 +652,7 @@ mod tests {
     }
 
     fn comparable(p: ColumnProfile) -> impl PartialEq + std::fmt::Debug {
-        let numbers = p.numbers.as_ref().map(|n| (n.count(), n.atoms()));
+        let numbers = p.numbers.as_ref().map(|n| (n.count(), n.pieces()));
         (
             p.dtype, p.kind, p.missing, p.legacy, p.values, p.distinct, p.months, numbers,
         )

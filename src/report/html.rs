@@ -7,7 +7,8 @@ use super::chart::{self, thousands};
 use super::column::Kind;
 use super::disclosure::{MIN_FOR_STATISTICS, Rule};
 use super::legacy::{count_column, float_column, python_bool};
-use super::summary::{ColumnReport, Distinct, Report, Share, Statistics, Value};
+use super::statistics::Statistics;
+use super::summary::{ColumnReport, Distinct, Report, Share, Value};
 
 const STYLE: &str = r#"
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2330; margin: 0; }
@@ -183,7 +184,7 @@ fn kind_section(column: &ColumnReport) -> Markup {
             div class="content" { (values_table("Value", &summary.values)) (chart::bar_list(name, &summary.values)) }
         },
         Kind::Numeric => html! {
-            (statistics(summary.statistics))
+            (statistics(summary.statistics.as_ref()))
             @if !summary.values.is_empty() {
                 div class="content" { (chart::columns(name, &summary.values)) (values_table("Range", &summary.values)) }
             }
@@ -197,14 +198,28 @@ fn kind_section(column: &ColumnReport) -> Markup {
     }
 }
 
-fn statistics(statistics: Option<Statistics>) -> Markup {
+fn statistics(statistics: Option<&Statistics>) -> Markup {
     match statistics {
-        Some(s) => html! {
-            table class="statistics" {
-                thead { tr { th { "Mean" } th { "25th percentile" } th { "Median" } th { "75th percentile" } } }
-                tbody { tr { td { (number(s.mean)) } td { (number(s.q1)) } td { (number(s.median)) } td { (number(s.q3)) } } }
+        Some(s) => {
+            let figure = |value: Option<f64>| value.map_or_else(|| "withheld".to_string(), number);
+            let labels = [
+                ("mean", "Mean"),
+                ("q1", "25th percentile"),
+                ("median", "Median"),
+                ("q3", "75th percentile"),
+            ];
+            html! {
+                table class="statistics" {
+                    thead { tr { @for (_, label) in labels { th { (label) } } } }
+                    tbody { tr { td { (figure(s.mean)) } td { (figure(s.q1)) } td { (figure(s.median)) } td { (figure(s.q3)) } } }
+                }
+                @for (name, label) in labels {
+                    @if let Some(reason) = s.withheld.get(name) {
+                        p class="note" { (label) " withheld: " (reason) "." }
+                    }
+                }
             }
-        },
+        }
         None => html! {
             p class="note" { "Mean and quartiles are shown only where at least " (MIN_FOR_STATISTICS) " values stand behind them. Minimum and maximum are never shown." }
         },

@@ -3,10 +3,10 @@
 //!
 //! A file is read once ([`scan`]) into per-column statistics ([`column`],
 //! [`sketch`]); [`summary`] applies the disclosure rule ([`disclosure`]) and
-//! decides what is published; [`html`] (with [`chart`] and, for
-//! `--sdc legacy`, [`legacy`]) and the optional JSON render that. Files are
-//! reported in parallel on one rayon pool, which also parses each CSV file's
-//! chunks in parallel.
+//! decides what is published (of numbers: [`statistics`], [`histogram`]);
+//! [`html`] (with [`chart`] and, for `--sdc legacy`, [`legacy`]) and the
+//! optional JSON render that. Files are reported in parallel on one rayon
+//! pool, which also parses each CSV file's chunks in parallel.
 
 pub mod audit;
 pub mod bin_store;
@@ -19,11 +19,13 @@ pub mod disclosure;
 pub mod distribution;
 pub mod exact_sum;
 pub mod figures;
+pub mod histogram;
 pub mod html;
 pub mod legacy;
 pub mod profile;
 pub mod scan;
 pub mod sketch;
+pub mod statistics;
 pub mod summary;
 pub mod tally;
 

@@ -6,16 +6,14 @@ use serde::Serialize;
 use super::audit;
 use super::column::{ColumnProfile, Kind, year_month};
 use super::disclosure::{
-    CURRENT_THRESHOLD, MIN_FOR_STATISTICS, RANGE_TAIL, Rule, merge_until_publishable, publish_table,
+    CURRENT_THRESHOLD, RANGE_TAIL, Rule, merge_until_publishable, publish_table,
 };
+use super::histogram;
 use super::profile::FileProfile;
-use super::sketch::{Atom, quantile};
+use super::statistics::{self, Statistics};
 
 /// Most values listed for a category before the rest become "Other values".
 const TOP_VALUES: usize = 20;
-
-/// Bins aimed at in a numeric histogram (before merging).
-const HISTOGRAM_BINS: f64 = 20.0;
 
 /// The most periods (months, years, ...) on a time line before merging.
 const MAX_PERIODS: i32 = 48;
@@ -135,36 +133,6 @@ pub enum Distinct {
     About(u64),
     /// More than this many (too many to count).
     MoreThan(u64),
-}
-
-/// Summary statistics of a numeric column.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Statistics {
-    /// The mean.
-    pub mean: f64,
-    /// The 25th percentile.
-    pub q1: f64,
-    /// The median.
-    pub median: f64,
-    /// The 75th percentile.
-    pub q3: f64,
-}
-
-impl Statistics {
-    /// Each figure with its name and the rule behind it, for the long table
-    /// ([`super::figures`]).
-    pub fn figures(&self) -> Vec<(&'static str, Option<f64>, String)> {
-        let rule = format!("of {MIN_FOR_STATISTICS} or more values, to four significant digits");
-        [
-            ("mean", self.mean),
-            ("lower quartile", self.q1),
-            ("median", self.median),
-            ("upper quartile", self.q3),
-        ]
-        .into_iter()
-        .map(|(name, value)| (name, Some(value), rule.clone()))
-        .collect()
-    }
 }
 
 /// Builds the publishable report of a profile.
@@ -466,173 +434,14 @@ fn numeric(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
     let Some(sketch) = &column.numbers else {
         return;
     };
-    let atoms = sketch.atoms();
-    let present = sketch.count();
-    if present >= MIN_FOR_STATISTICS
-        && let (Some(mean), Some(q1), Some(median), Some(q3)) = (
-            sketch.mean(),
-            quantile(&atoms, 0.25),
-            quantile(&atoms, 0.5),
-            quantile(&atoms, 0.75),
-        )
-    {
-        summary.statistics = Some(Statistics {
-            mean: significant(mean),
-            q1: significant(q1),
-            median: significant(median),
-            q3: significant(q3),
-        });
+    let pieces = sketch.pieces();
+    summary.statistics = statistics::publish(sketch, &pieces);
+    if let Some(range) = statistics::histogram_range(&pieces) {
+        summary.values = table(
+            rule,
+            histogram::rows(sketch, &pieces, range, rule).into_iter(),
+        );
     }
-    let integer = !sketch.fractional();
-    summary.values = histogram(&atoms, integer, sketch.bin_width(), rule);
-}
-
-/// `value` to four significant digits.
-fn significant(value: f64) -> f64 {
-    if value == 0.0 || !value.is_finite() {
-        return value;
-    }
-    let digits = 3 - value.abs().log10().floor() as i32;
-    let scale = 10f64.powi(digits.abs());
-    if digits >= 0 {
-        (value * scale).round() / scale
-    } else {
-        (value / scale).round() * scale
-    }
-}
-
-/// A bin width of the form m x 10^e with m in {1, 2, 5}.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Step {
-    mantissa: i64,
-    exponent: i32,
-}
-
-impl Step {
-    /// The smallest nice step of at least `width`.
-    fn at_least(width: f64) -> Step {
-        let mut exponent = width.log10().floor() as i32;
-        loop {
-            for mantissa in [1, 2, 5] {
-                let step = Step { mantissa, exponent };
-                if step.width() >= width * (1.0 - 1e-12) {
-                    return step;
-                }
-            }
-            exponent += 1;
-        }
-    }
-
-    fn width(self) -> f64 {
-        self.mantissa as f64 * 10f64.powi(self.exponent)
-    }
-
-    /// The bin holding `value`, computed so that decimal values land in the
-    /// bin their text names (0.3 in [0.3, 0.4), not [0.2, 0.3)).
-    fn bin_of(self, value: f64) -> i64 {
-        let scaled = if self.exponent < 0 {
-            value * 10f64.powi(-self.exponent)
-        } else {
-            value / 10f64.powi(self.exponent)
-        };
-        (scaled / self.mantissa as f64).floor() as i64
-    }
-
-    /// The lower edge of bin `k`, as text without float noise.
-    fn edge(self, k: i64) -> String {
-        let units = k * self.mantissa;
-        if self.exponent >= 0 {
-            (units as i128 * 10i128.pow(self.exponent as u32)).to_string()
-        } else {
-            let places = (-self.exponent) as usize;
-            let text = format!("{:.*}", places, units as f64 / 10f64.powi(-self.exponent));
-            trim_decimal(&text)
-        }
-    }
-}
-
-fn trim_decimal(text: &str) -> String {
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text.to_string()
-    }
-}
-
-/// A histogram whose bins are merged until each is publishable. The first
-/// and last bins are open (`< x`, `≥ y`) so that no minimum or maximum is
-/// shown; their edges are the 1st and 99th percentiles rounded to the step.
-fn histogram(atoms: &[Atom], integer: bool, bin_width: Option<f64>, rule: Rule) -> Vec<Value> {
-    let (Some(low), Some(high)) = (quantile(atoms, 0.01), quantile(atoms, 0.99)) else {
-        return Vec::new();
-    };
-    if !(low.is_finite() && high.is_finite()) {
-        return Vec::new();
-    }
-    let floor = if integer { 1.0 } else { f64::MIN_POSITIVE };
-    let span = if high > low {
-        high - low
-    } else {
-        low.abs().max(1.0)
-    };
-    let step = Step::at_least(
-        (span / HISTOGRAM_BINS)
-            .max(bin_width.unwrap_or(0.0))
-            .max(floor),
-    );
-    let first = step.bin_of(low);
-    let last = step.bin_of(high).max(first);
-    // counts[0] is below `first`, counts[n + 1] from `last + 1` up.
-    let n = (last - first + 1) as usize;
-    let mut counts = vec![0u64; n + 2];
-    for atom in atoms {
-        let at = if atom.low == atom.high {
-            atom.low
-        } else {
-            (atom.low + atom.high) / 2.0
-        };
-        let k = step.bin_of(at);
-        let slot = if at == f64::NEG_INFINITY || k < first {
-            0
-        } else if at == f64::INFINITY || k > last {
-            n + 1
-        } else {
-            (k - first) as usize + 1
-        };
-        counts[slot] += atom.count;
-    }
-    // Drop empty tails: they say nothing.
-    let start = usize::from(counts[0] == 0);
-    let end = if counts[n + 1] == 0 { n + 1 } else { n + 2 };
-    let counts = &counts[start..end];
-    let label = |group: &std::ops::Range<usize>| -> String {
-        let (a, b) = (group.start + start, group.end + start);
-        let open_low = a == 0;
-        let open_high = b == n + 2;
-        let lower = step.edge(first + a as i64 - 1);
-        let upper = step.edge(first + b as i64 - 1);
-        match (open_low, open_high) {
-            (true, true) => "all values".to_string(),
-            (true, false) => format!("< {upper}"),
-            (false, true) => format!("≥ {lower}"),
-            (false, false) if integer => {
-                let last_value = step.edge(first + b as i64 - 1).parse::<i128>().unwrap_or(0) - 1;
-                if b - a == 1 && step.width() == 1.0 {
-                    lower
-                } else {
-                    format!("{lower}–{last_value}")
-                }
-            }
-            (false, false) => format!("[{lower}, {upper})"),
-        }
-    };
-    let groups = merge_until_publishable(rule, counts);
-    table(
-        rule,
-        groups
-            .iter()
-            .map(|g| (Some(label(g)), counts[g.clone()].iter().sum())),
-    )
 }
 
 fn date(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
@@ -715,54 +524,13 @@ mod tests {
     }
 
     #[test]
-    fn nice_steps_and_edges() {
-        assert_eq!(
-            Step::at_least(3.2),
-            Step {
-                mantissa: 5,
-                exponent: 0
-            }
-        );
-        assert_eq!(
-            Step::at_least(0.011),
-            Step {
-                mantissa: 2,
-                exponent: -2
-            }
-        );
-        assert_eq!(
-            Step::at_least(10.0),
-            Step {
-                mantissa: 1,
-                exponent: 1
-            }
-        );
-        let step = Step {
-            mantissa: 1,
-            exponent: -1,
-        };
-        assert_eq!(step.bin_of(0.3), 3);
-        assert_eq!(step.edge(3), "0.3");
-        assert_eq!(
-            Step {
-                mantissa: 5,
-                exponent: 1
-            }
-            .edge(-3),
-            "-150"
-        );
-        assert_eq!(significant(27.839046852715178), 27.84);
-        assert_eq!(significant(161925006.0), 161900000.0);
-    }
-
-    #[test]
     fn ages_make_a_publishable_histogram_without_extremes() {
         let ages = (0..10_000).map(|i| ((i * 37) % 97 + 1).to_string());
         let column = column_of("age", ages);
         let summary = super::column(&column, Rule::Current).summary;
         assert_eq!(summary.kind, Kind::Numeric);
         let stats = summary.statistics.unwrap();
-        assert!((stats.median - 49.0).abs() <= 1.0, "{stats:?}");
+        assert!((stats.median.unwrap() - 49.0).abs() <= 1.0, "{stats:?}");
         // Bins of five years from a multiple of five: neither the youngest
         // (1) nor the oldest (97) age shows.
         let labels: Vec<_> = summary
