@@ -67,7 +67,11 @@ fn benches(c: &mut Criterion) {
                 let pieces = whole.pieces();
                 let range = statistics::histogram_range(&pieces).unwrap();
                 (
-                    statistics::publish(&whole, &pieces),
+                    statistics::publish(
+                        &whole,
+                        &pieces,
+                        cohortkit::report::disclosure::Rule::Current,
+                    ),
                     histogram::rows(&whole, &pieces, range, Rule::Current),
                 )
             })

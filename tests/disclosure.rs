@@ -438,3 +438,37 @@ fn the_differencing_example_is_closed() {
     };
     check(Rule::Current, vec![column]).unwrap();
 }
+
+/// The example of a mean that gives one patient's value back: 999
+/// values about 5 and one of 1000. The published figures (mean, quartiles,
+/// histogram) must be the same whatever that one value is, beyond the
+/// others: then nothing in them can tell it.
+#[test]
+fn one_extreme_value_leaves_no_trace_in_the_statistics() {
+    let summary_with = |extreme: &str| {
+        let values: Vec<String> = (0..999)
+            .map(|i| format!("{}", 4.5 + f64::from(i % 100) / 100.0))
+            .chain(std::iter::once(extreme.to_string()))
+            .collect();
+        let column = Column {
+            name: "bmi".into(),
+            values,
+        };
+        let json = report_json(Rule::Current, &[column]);
+        let columns = json["columns"].as_array().unwrap();
+        let bmi = columns.iter().find(|c| c["name"] == "bmi").unwrap();
+        bmi["summary"].clone()
+    };
+    let summary = summary_with("1000.0");
+    assert!(
+        summary["statistics"]["mean"].as_f64().is_some(),
+        "{summary}"
+    );
+    for other in ["6.0", "1e6", "123456.789"] {
+        assert_eq!(
+            summary_with(other),
+            summary,
+            "with {other} in place of 1000.0"
+        );
+    }
+}

@@ -563,10 +563,14 @@ for column in report["columns"]:
     name, summary = column["name"], column["summary"]
     values = np.sort(df[name].to_numpy().astype(np.float64))
     statistics = summary.get("statistics") or {}
+    # The mean published is of the values winsorized at the 8th from each end.
     if df[name].dtype.kind in "iu":
-        exact = Fraction(sum(int(x) for x in df[name]), len(values))
+        ordered = sorted(int(x) for x in df[name])
     else:
-        exact = sum(map(Fraction, values.tolist())) / len(values)
+        ordered = [Fraction(v) for v in values.tolist()]
+    ordered[:7] = [ordered[7]] * 7
+    ordered[-7:] = [ordered[-8]] * 7
+    exact = Fraction(sum(ordered), len(ordered))
     mean = statistics.get("mean")
     result = {
         "kind": summary["kind"],

@@ -18,6 +18,7 @@ pub mod decimal;
 pub mod disclosure;
 pub mod distribution;
 pub mod exact_sum;
+pub mod extremes;
 pub mod figures;
 pub mod histogram;
 pub mod html;

@@ -13,6 +13,7 @@ use ahash::AHashMap;
 use super::bins::Bins;
 use super::distribution::Piece;
 use super::exact_sum::ExactSum;
+use super::extremes::{Extremes, TAIL};
 
 /// Distinct values counted exactly before switching to bins.
 pub const EXACT_LIMIT: usize = 2_000;
@@ -68,6 +69,8 @@ pub struct Sketch {
     big: AHashMap<i128, u64>,
     /// Past [`EXACT_LIMIT`] distinct values, every value as a float.
     bins: Option<Box<Bins>>,
+    /// The few smallest and largest values, for the winsorized mean.
+    extremes: Extremes,
 }
 
 impl Sketch {
@@ -78,6 +81,7 @@ impl Sketch {
             Err(_) => {
                 self.count += count;
                 self.sum.add_int(value, count);
+                self.extremes.add(value as f64, count);
                 self.insert(Key::Int(value), value as f64, count);
             }
         }
@@ -88,6 +92,7 @@ impl Sketch {
     pub fn add_i64(&mut self, value: i64, count: u64) {
         self.count += count;
         self.sum.add_int(i128::from(value), count);
+        self.extremes.add(value as f64, count);
         match (&mut self.bins, usize::try_from(value)) {
             (None, Ok(small)) if small < SMALL => {
                 if self.small.is_empty() {
@@ -108,6 +113,7 @@ impl Sketch {
         }
         self.count += count;
         self.sum.add_float(value, count);
+        self.extremes.add(value, count);
         let whole = is_whole(value);
         self.fractional |= !whole && value.is_finite();
         if let Some(bins) = &mut self.bins {
@@ -209,6 +215,22 @@ impl Sketch {
         (self.count > 0).then(|| self.sum.mean(self.count))
     }
 
+    /// The mean of the values winsorized at the [`TAIL`]-th from each end
+    /// (the `TAIL - 1` smallest raised to the `TAIL`-th smallest, the
+    /// largest lowered likewise), so that no value of a group smaller than
+    /// the rule allows is in it; `None` with fewer than `2 × TAIL` values.
+    pub fn winsorized_mean(&self) -> Option<f64> {
+        let tails = self.extremes.tails(self.count)?;
+        let mut sum = self.sum.clone();
+        for &value in tails.low.iter().chain(tails.high) {
+            sum.add_float(-value, 1);
+        }
+        let replaced = (TAIL - 1) as u64;
+        sum.add_float(tails.low_edge, replaced);
+        sum.add_float(tails.high_edge, replaced);
+        Some(sum.mean(self.count))
+    }
+
     /// Exact counts of each distinct value, when there are few enough.
     pub fn exact(&self) -> Option<Vec<(Key, u64)>> {
         self.bins.is_none().then(|| self.exact_counts())
@@ -218,6 +240,7 @@ impl Sketch {
     pub fn merge(&mut self, mut other: Sketch) {
         self.count += other.count;
         self.sum.merge(std::mem::take(&mut other.sum));
+        self.extremes.merge(&other.extremes);
         self.fractional |= other.fractional;
         match (&mut self.bins, other.bins.take()) {
             (None, None) => {

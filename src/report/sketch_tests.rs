@@ -275,7 +275,7 @@ fn figures(sketch: &Sketch) -> impl PartialEq + std::fmt::Debug {
         )
     });
     (
-        statistics::publish(sketch, &pieces),
+        statistics::publish(sketch, &pieces, crate::report::disclosure::Rule::Current),
         histogram,
         sketch.mean().map(f64::to_bits),
     )
@@ -472,7 +472,8 @@ fn the_whole_float_range_has_a_mean_and_quartiles() {
     }));
     let s = sketch_of(&inputs);
     assert_eq!(s.mean(), Some(reference_mean(&inputs)));
-    let stats = statistics::publish(&s, &s.pieces()).unwrap();
+    let stats =
+        statistics::publish(&s, &s.pieces(), crate::report::disclosure::Rule::Current).unwrap();
     assert_eq!((stats.q1, stats.q3), (Some(-1.5e308), Some(1.5e308)));
     assert!(stats.withheld.is_empty(), "{stats:?}");
     assert!(statistics::histogram_range(&s.pieces()).is_some());

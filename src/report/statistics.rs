@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::disclosure::MIN_FOR_STATISTICS;
+use super::disclosure::{MIN_FOR_STATISTICS, Rule};
 use super::distribution::{Estimate, Piece, quantile, values_between};
 use super::sketch::Sketch;
 
@@ -40,7 +40,8 @@ impl Statistics {
     /// withheld), for the long table ([`super::figures`]).
     pub fn figures(&self) -> Vec<(&'static str, Option<f64>, String)> {
         let of = format!("of {MIN_FOR_STATISTICS} or more values");
-        let mean = format!("{of}, to four significant digits");
+        let mean =
+            format!("{of}, winsorized at the 8th smallest and largest, to four significant digits");
         let quartile = format!(
             "{of}, to four significant digits or more where four would move it by more than 1 % of the values' ranks"
         );
@@ -76,13 +77,20 @@ pub const IMPRECISE_QUANTILE: &str =
 /// The statistics published for a column, or `None` when too few values
 /// stand behind them ([`MIN_FOR_STATISTICS`]). `pieces` is the sketch's
 /// distribution.
-pub fn publish(sketch: &Sketch, pieces: &[Piece]) -> Option<Statistics> {
+///
+/// Whether there are enough is decided on the count as `rule` publishes
+/// it, so that the statistics' presence tells no more than that count. The
+/// mean is of the values winsorized at the 8th from each end
+/// ([`Sketch::winsorized_mean`]): one extreme value cannot be worked back
+/// out of it beside the quartiles and the rows.
+pub fn publish(sketch: &Sketch, pieces: &[Piece], rule: Rule) -> Option<Statistics> {
     let count = sketch.count();
-    if count < MIN_FOR_STATISTICS {
+    if rule.publish(count).is_none_or(|c| c < MIN_FOR_STATISTICS) {
         return None;
     }
     let mut withheld = BTreeMap::new();
     let mean = sketch.mean().filter(|m| m.is_finite());
+    let mean = mean.and(sketch.winsorized_mean());
     if mean.is_none() {
         withheld.insert("mean", INFINITE_MEAN);
     }
@@ -197,7 +205,7 @@ mod tests {
     #[test]
     fn infinities_withhold_the_mean_and_infinite_quartiles() {
         let s = sketch((0..200).map(|i| if i < 60 { f64::INFINITY } else { f64::from(i) }));
-        let stats = publish(&s, &s.pieces()).unwrap();
+        let stats = publish(&s, &s.pieces(), Rule::Current).unwrap();
         assert_eq!(stats.mean, None);
         assert_eq!(stats.withheld["mean"], INFINITE_MEAN);
         assert_eq!(stats.q1, Some(109.8));
@@ -218,7 +226,7 @@ mod tests {
         for i in 0..1_000 {
             s.add_int(i128::from(i64::MAX - i * 1_000), 1);
         }
-        let stats = publish(&s, &s.pieces()).unwrap();
+        let stats = publish(&s, &s.pieces(), Rule::Current).unwrap();
         let median = stats.median.unwrap();
         assert!(
             (median - (i64::MAX - 499_500) as f64).abs() < 2e4,
@@ -227,7 +235,9 @@ mod tests {
         assert_eq!(stats.mean, Some(9.223e18));
         let ordinary = sketch((0..1_000).map(f64::from));
         assert_eq!(
-            publish(&ordinary, &ordinary.pieces()).unwrap().median,
+            publish(&ordinary, &ordinary.pieces(), Rule::Current)
+                .unwrap()
+                .median,
             Some(499.5)
         );
     }
@@ -244,7 +254,7 @@ mod tests {
                 10f64.powf(f64::from(i) * 6e-3 - 300.0)
             }
         }));
-        let stats = publish(&s, &s.pieces()).unwrap();
+        let stats = publish(&s, &s.pieces(), Rule::Current).unwrap();
         assert_eq!(stats.median, None);
         assert_eq!(stats.withheld["median"], IMPRECISE_QUANTILE);
         assert!(stats.mean.is_some());
@@ -253,6 +263,6 @@ mod tests {
     #[test]
     fn few_values_publish_nothing() {
         let s = sketch((0..99).map(f64::from));
-        assert_eq!(publish(&s, &s.pieces()), None);
+        assert_eq!(publish(&s, &s.pieces(), Rule::Current), None);
     }
 }

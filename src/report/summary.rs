@@ -435,7 +435,7 @@ fn numeric(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
         return;
     };
     let pieces = sketch.pieces();
-    summary.statistics = statistics::publish(sketch, &pieces);
+    summary.statistics = statistics::publish(sketch, &pieces, rule);
     if let Some(range) = statistics::histogram_range(&pieces) {
         summary.values = table(
             rule,
