@@ -203,10 +203,9 @@ fn fields(
     release: Release,
 ) -> Result<Vec<String>, TableError> {
     let all = input.bytes(n * width, DESCRIPTORS)?;
-    Ok(all
-        .chunks_exact(width)
-        .map(|f| field_text(f, release))
-        .collect())
+    all.chunks_exact(width)
+        .map(|f| field_text(f, release).map_err(|m| input.error(m)))
+        .collect()
 }
 
 /// The variables, or an error naming the first with an unknown type code.
@@ -317,7 +316,7 @@ fn label_table(
 ) -> Result<(), TableError> {
     let len = input.uint(4, LABELS)?;
     let name = input.bytes(release.name_len(), LABELS)?;
-    let name = field_text(&name, release);
+    let name = field_text(&name, release).map_err(|m| input.error(m))?;
     input.skip(3, LABELS)?;
     let len = usize::try_from(len).map_err(|_| input.truncated(LABELS))?;
     let table = input.bytes(len, LABELS)?;

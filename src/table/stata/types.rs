@@ -233,16 +233,21 @@ pub fn push_latin1(text: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// A name, format or label field as text: UTF-8 from release 118 (any
-/// invalid byte replaced), Latin-1 before.
-pub fn field_text(field: &[u8], release: Release) -> String {
+/// A name, format or label field as text: UTF-8 from release 118 (an
+/// error naming the field where it is not), Latin-1 before.
+pub fn field_text(field: &[u8], release: Release) -> Result<String, String> {
     let text = until_nul(field);
     if release.utf8() {
-        String::from_utf8_lossy(text).into_owned()
+        String::from_utf8(text.to_vec()).map_err(|_| {
+            format!(
+                "the name {:?} is not valid UTF-8 text, as format 118 and later require",
+                String::from_utf8_lossy(text)
+            )
+        })
     } else {
         let mut out = Vec::with_capacity(text.len());
         push_latin1(text, &mut out);
-        String::from_utf8(out).expect("Latin-1 decodes to valid UTF-8")
+        Ok(String::from_utf8(out).expect("Latin-1 decodes to valid UTF-8"))
     }
 }
 
@@ -281,9 +286,11 @@ mod tests {
 
     #[test]
     fn text_fields_stop_at_nul_and_latin1_becomes_utf8() {
-        assert_eq!(field_text(b"ab\0cd", Release(118)), "ab");
-        assert_eq!(field_text(b"h\xe9\0", Release(117)), "hé");
-        assert_eq!(field_text("hé".as_bytes(), Release(119)), "hé");
+        assert_eq!(field_text(b"ab\0cd", Release(118)).unwrap(), "ab");
+        assert_eq!(field_text(b"h\xe9\0", Release(117)).unwrap(), "hé");
+        assert_eq!(field_text("hé".as_bytes(), Release(119)).unwrap(), "hé");
+        let e = field_text(b"caf\xe9\0", Release(118)).unwrap_err();
+        assert!(e.contains("\"caf\u{fffd}\" is not valid UTF-8"), "{e}");
     }
 
     #[test]
