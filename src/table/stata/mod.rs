@@ -270,15 +270,17 @@ mod tests {
         let expected: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![Some(1), None]));
         assert_eq!(output.column(0).as_ref(), expected.as_ref());
         assert!(notes.is_empty());
-        let zoned = batch(vec![(
-            "at",
-            Arc::new(TimestampMillisecondArray::from(vec![1]).with_timezone("Europe/London")),
-        )]);
-        let error = write(&zoned, &mut Vec::new(), Path::new("t.dta")).unwrap_err();
-        assert!(
-            error.to_string().contains("time zone Europe/London"),
-            "{error}"
-        );
+        for zone in ["Europe/London", "UTC"] {
+            let zoned = batch(vec![(
+                "at",
+                Arc::new(TimestampMillisecondArray::from(vec![1]).with_timezone(zone)),
+            )]);
+            let error = write(&zoned, &mut Vec::new(), Path::new("t.dta")).unwrap_err();
+            assert!(
+                error.to_string().contains(&format!("time zone {zone}")),
+                "{error}"
+            );
+        }
     }
 
     #[test]

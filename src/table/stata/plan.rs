@@ -213,13 +213,13 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
             }
         }
         DataType::Timestamp(unit, zone) => {
-            if let Some(zone) = zone
-                .as_deref()
-                .filter(|z| !matches!(*z, "UTC" | "+00:00" | "Z"))
-            {
+            // Even UTC: %tc is clock time with no zone, so the zone would be
+            // lost (pandas' to_stata refuses zoned times too).
+            if let Some(zone) = zone {
                 return Err(format!(
-                    "holds times in time zone {zone}, which Stata's %tc (UTC-less clock time) \
-                     cannot keep; convert them to UTC or write .parquet or .feather"
+                    "holds times in time zone {zone}, which Stata's %tc (clock time with no \
+                     zone) cannot keep; drop the zone first (pandas: .dt.tz_localize(None)) \
+                     or write .parquet or .feather"
                 ));
             }
             let values = match unit {
