@@ -13,7 +13,7 @@ use arrow_array::types::{Float32Type, Float64Type, Int8Type, Int16Type, Int32Typ
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, StringArray};
 use arrow_schema::DataType;
 
-use super::types::{Release, push_latin1, until_nul};
+use super::types::{Release, release_text, until_nul};
 use crate::table::text::{python_float, write_numpy_float32};
 
 /// One label table: each labelled code and its text.
@@ -52,25 +52,9 @@ pub fn parse_table(table: &[u8], big_endian: bool, release: Release) -> Result<L
         let text = texts
             .get(offset..)
             .ok_or("corrupt: a value label's text lies outside its table")?;
-        labels.insert(code, label_text(until_nul(text), release)?);
+        labels.insert(code, release_text(until_nul(text), release, "value label")?);
     }
     Ok(labels)
-}
-
-/// A label's bytes as text: UTF-8 from release 118, Latin-1 before.
-fn label_text(bytes: &[u8], release: Release) -> Result<String, String> {
-    if release.utf8() {
-        String::from_utf8(bytes.to_vec()).map_err(|_| {
-            format!(
-                "the value label {:?} is not valid UTF-8 text, as format 118 and later require",
-                String::from_utf8_lossy(bytes)
-            )
-        })
-    } else {
-        let mut out = Vec::with_capacity(bytes.len());
-        push_latin1(bytes, &mut out);
-        Ok(String::from_utf8(out).expect("Latin-1 decodes to valid UTF-8"))
-    }
 }
 
 /// A labelled numeric column as pandas reads it: each labelled code becomes

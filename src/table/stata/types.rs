@@ -236,11 +236,16 @@ pub fn push_latin1(text: &[u8], out: &mut Vec<u8>) {
 /// A name, format or label field as text: UTF-8 from release 118 (an
 /// error naming the field where it is not), Latin-1 before.
 pub fn field_text(field: &[u8], release: Release) -> Result<String, String> {
-    let text = until_nul(field);
+    release_text(until_nul(field), release, "name")
+}
+
+/// Text as the release stores it: UTF-8 from release 118 (an error naming
+/// `what` it is where it is not), Latin-1 before.
+pub fn release_text(text: &[u8], release: Release, what: &str) -> Result<String, String> {
     if release.utf8() {
         String::from_utf8(text.to_vec()).map_err(|_| {
             format!(
-                "the name {:?} is not valid UTF-8 text, as format 118 and later require",
+                "the {what} {:?} is not valid UTF-8 text, as format 118 and later require",
                 String::from_utf8_lossy(text)
             )
         })
