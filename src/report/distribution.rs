@@ -176,9 +176,10 @@ mod tests {
         assert_eq!(quantile(&[], 0.5), None);
     }
 
-    #[test]
-    fn values_between_counts_what_may_lie_between() {
-        let pieces = [
+    /// Ten zeros, then a bin from 1.0 (five times) to 2.0 (once) with four
+    /// values inside.
+    fn ten_zeros_then_a_bin() -> [Piece; 2] {
+        [
             Piece::atom(0.0, 10),
             Piece {
                 low: 1.0,
@@ -187,7 +188,12 @@ mod tests {
                 high: 2.0,
                 high_count: 1,
             },
-        ];
+        ]
+    }
+
+    #[test]
+    fn values_between_counts_what_may_lie_between() {
+        let pieces = ten_zeros_then_a_bin();
         assert_eq!(values_between(&pieces, 0.0, 1.0), 0);
         assert_eq!(values_between(&pieces, 1.0, 0.0), 0);
         assert_eq!(values_between(&pieces, -1.0, 1.0), 10);
@@ -198,16 +204,7 @@ mod tests {
 
     #[test]
     fn inner_values_bound_the_rank_error() {
-        let pieces = [
-            Piece::atom(0.0, 10),
-            Piece {
-                low: 1.0,
-                low_count: 5,
-                inner: 4,
-                high: 2.0,
-                high_count: 1,
-            },
-        ];
+        let pieces = ten_zeros_then_a_bin();
         // Ranks 0-9 are 0.0, 10-14 are 1.0, 15-18 inner, 19 is 2.0.
         let at = |rank| value_at(&pieces, rank);
         assert_eq!(
