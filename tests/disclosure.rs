@@ -64,6 +64,10 @@ impl Range {
 #[derive(Debug)]
 struct Table {
     column: String,
+    /// The column's kind, and whether its missing count holds the few
+    /// values outside that kind too.
+    kind: String,
+    missing_or_other: bool,
     labels: Vec<String>,
     published: Vec<Option<u64>>,
 }
@@ -79,6 +83,8 @@ fn tables(report: &Value) -> Vec<Table> {
         let label = |v: &Value| v.as_str().unwrap_or("missing").to_string();
         let mut table = Table {
             column: name,
+            kind: summary["kind"].as_str().unwrap().to_string(),
+            missing_or_other: summary["missing_label"] == "missing or other",
             labels: Vec::new(),
             published: Vec::new(),
         };
@@ -160,28 +166,44 @@ const DATES: [&str; 10] = [
     "2020-03-01",
 ];
 
-/// Columns of one kind each, with 0 to 20 patients per category.
+/// Columns of one kind each, with 0 to 20 patients per category, and 0 to
+/// 3 per stray value that is not of the kind (a `2` among flags, an
+/// `unknown` among dates).
 fn case() -> impl Strategy<Value = Vec<Column>> {
-    let counts = |n: usize| proptest::collection::vec(0usize..=20, n);
+    let column = |kind: &'static str, labels: &[&'static str], strays: &[&'static str]| {
+        let labels = labels.to_vec();
+        let strays = strays.to_vec();
+        (
+            proptest::collection::vec(0usize..=20, labels.len()),
+            proptest::collection::vec(0usize..=3, strays.len()),
+        )
+            .prop_map(move |(counts, stray_counts)| {
+                let labels = labels.iter().chain(&strays);
+                let counts = counts.into_iter().chain(stray_counts);
+                (
+                    kind,
+                    labels.zip(counts).map(|(l, c)| (*l, c)).collect::<Vec<_>>(),
+                )
+            })
+    };
     let kinds = prop_oneof![
-        counts(3).prop_map(|c| ("flag", vec!["", "0", "1"], c)),
-        counts(5).prop_map(|c| ("region", vec!["", "North", "South", "East", "West"], c)),
-        counts(4).prop_map(|c| ("sex", vec!["", "F", "M", "U"], c)),
-        counts(3).prop_map(|c| ("ever", vec!["", "True", "False"], c)),
-        counts(25).prop_map(|c| ("code", CODES.to_vec(), c)),
-        counts(12).prop_map(|c| ("age", AGES.to_vec(), c)),
-        counts(10).prop_map(|c| ("date", DATES.to_vec(), c)),
+        column("flag", &["", "0", "1"], &["2", "unknown"]),
+        column("region", &["", "North", "South", "East", "West"], &[]),
+        column("sex", &["", "F", "M", "U"], &[]),
+        column("ever", &["", "True", "False"], &["0"]),
+        column("code", &CODES, &[]),
+        column("age", &AGES, &["x"]),
+        column("date", &DATES, &["unknown", "5"]),
     ];
     proptest::collection::vec(kinds, 1..=4).prop_map(|columns| {
         columns
             .into_iter()
             .enumerate()
-            .map(|(i, (kind, labels, counts))| Column {
+            .map(|(i, (kind, counts))| Column {
                 name: format!("{kind}_{i}"),
-                values: labels
+                values: counts
                     .iter()
-                    .zip(&counts)
-                    .flat_map(|(l, &c)| std::iter::repeat_n(l.to_string(), c))
+                    .flat_map(|&(l, c): &(&str, usize)| std::iter::repeat_n(l.to_string(), c))
                     .collect(),
             })
             .collect()
@@ -229,7 +251,7 @@ fn check(rule: Rule, mut columns: Vec<Column>) -> Result<(), TestCaseError> {
         let i = columns.iter().position(|c| c.name == table.column);
         let truth = i.map(|i| &truths[i]);
         for ((label, published), range) in table.labels.iter().zip(&table.published).zip(ranges) {
-            let truth = truth.and_then(|t| true_count(t, label, &table.labels, &table.column));
+            let truth = truth.and_then(|t| true_count(t, label, table));
             let what = format!(
                 "{rule:?} {}: {label} (true {truth:?}) in {json}",
                 table.column
@@ -257,27 +279,42 @@ fn check(rule: Rule, mut columns: Vec<Column>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// The true count of a row of a table: a value's, the missing values', all
-/// present values' or those not listed ("Other values").
-/// `None` for the bins and periods of numbers and dates, which are not
-/// values.
-fn true_count(
-    truth: &BTreeMap<String, u64>,
-    label: &str,
-    labels: &[String],
-    column: &str,
-) -> Option<u64> {
+/// The true count of a row of a table: a value's, the missing values' (with
+/// the values outside the kind, where they count with them), all present
+/// values' or those not listed ("Other values"). `None` for the bins and
+/// periods of numbers and dates, which are not values.
+fn true_count(truth: &BTreeMap<String, u64>, label: &str, table: &Table) -> Option<u64> {
     let present = || truth.iter().filter(|(l, _)| *l != "missing");
-    Some(match label {
-        "missing" => truth.get(label).copied().unwrap_or(0),
-        "All values" => present().map(|(_, c)| c).sum(),
-        _ if column.starts_with("age") || column.starts_with("date") => return None,
-        "Other values" => present()
-            .filter(|(l, _)| !labels.contains(l))
+    let unlisted = || {
+        present()
+            .filter(|(l, _)| !table.labels.contains(l))
             .map(|(_, c)| c)
-            .sum(),
+            .sum::<u64>()
+    };
+    Some(match label {
+        "missing" => {
+            let missing = truth.get(label).copied().unwrap_or(0);
+            let strays = match table.kind.as_str() {
+                _ if !table.missing_or_other => 0,
+                "boolean" => unlisted(),
+                "numeric" => present()
+                    .filter(|(l, _)| l.parse::<f64>().is_err())
+                    .map(|(_, c)| c)
+                    .sum(),
+                "date" => present().filter(|(l, _)| !is_date(l)).map(|(_, c)| c).sum(),
+                kind => panic!("{kind} counts no strays"),
+            };
+            missing + strays
+        }
+        "All values" => present().map(|(_, c)| c).sum(),
+        _ if table.column.starts_with("age") || table.column.starts_with("date") => return None,
+        "Other values" => unlisted(),
         _ => truth.get(label).copied().unwrap_or(0),
     })
+}
+
+fn is_date(label: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(label, "%Y-%m-%d").is_ok()
 }
 
 /// Whether `published` is what the rule may publish for `truth`.
@@ -360,15 +397,16 @@ fn check_shape(rule: Rule, columns: Vec<Column>, pick: usize) -> Result<(), Test
     if columns[c].values.iter().filter(|v| **v == label).count() > 7 {
         return Ok(());
     }
-    // The figures a small count adds to may cross the threshold themselves
-    // (the rows, the column's present values): compare the reports of
-    // counts that leave them on the same side.
-    let mut seen: BTreeMap<(bool, bool), (usize, Value)> = BTreeMap::new();
+    // The totals a small count adds to may cross the threshold themselves
+    // (the rows, the column's present values, the totals its kind is chosen
+    // by): compare the reports of counts that leave them on the same side.
+    let mut seen: BTreeMap<Vec<bool>, (usize, Value)> = BTreeMap::new();
     for n in 0..=7 {
         let changed = with_count(&columns, c, &label, n);
         let rows = changed.iter().map(|c| c.values.len()).max().unwrap_or(0);
-        let present = changed[c].values.iter().filter(|v| !v.is_empty()).count();
-        let side = (rows > 7, present > 7);
+        let mut side = totals(&changed[c].values);
+        side.push(rows);
+        let side: Vec<bool> = side.into_iter().map(|total| total > 7).collect();
         let got = shape(&report_json(rule, &changed));
         match seen.get(&side) {
             None => {
@@ -387,6 +425,32 @@ fn check_shape(rule: Rule, columns: Vec<Column>, pick: usize) -> Result<(), Test
         }
     }
     Ok(())
+}
+
+/// The totals of a column's values that the report compares with the
+/// threshold of 7 to choose its kind (`src/report/kinds.rs`): the present
+/// values; those that are not dates, not `True`/`False`, not 0 or 1, not
+/// numbers; numbers with a fraction; numbers held by 7 patients or fewer;
+/// numbers under six digits.
+fn totals(values: &[String]) -> Vec<usize> {
+    let present: Vec<&str> = values
+        .iter()
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .collect();
+    let count = |keep: &dyn Fn(&str) -> bool| present.iter().filter(|v| keep(v)).count();
+    let number = |v: &str| v.parse::<f64>().ok();
+    let held = |v: &str| present.iter().filter(|p| **p == v).count();
+    vec![
+        present.len(),
+        count(&|v| !is_date(v)),
+        count(&|v| !matches!(v, "True" | "False")),
+        count(&|v| !matches!(v, "0" | "1")),
+        count(&|v| number(v).is_none()),
+        count(&|v| number(v).is_some_and(|x| x.fract() != 0.0)),
+        count(&|v| number(v).is_some() && held(v) <= 7),
+        count(&|v| number(v).is_some_and(|x| x.abs() < 1e5)),
+    ]
 }
 
 fn cases() -> u32 {
@@ -470,5 +534,43 @@ fn one_extreme_value_leaves_no_trace_in_the_statistics() {
             summary,
             "with {other} in place of 1000.0"
         );
+    }
+}
+
+/// One value outside a column's kind (a `2` among flags, an `unknown`
+/// among dates, an `x` among numbers) used to turn the column into a
+/// category, which said that someone holds it. Now the kind, and every row
+/// of the report, is the same with none or a few; the few are counted with
+/// the missing values.
+#[test]
+fn a_few_values_outside_a_kind_leave_the_kind() {
+    let column = |name: &str, body: &dyn Fn(usize) -> String, stray: &str, n: usize| Column {
+        name: name.into(),
+        values: (0..200)
+            .map(body)
+            .chain(std::iter::repeat_n(stray.to_string(), n))
+            .collect(),
+    };
+    let flags = |i: usize| (i % 2).to_string();
+    let dates = |i: usize| format!("2020-{:02}-15", 1 + i % 12);
+    let bmis = |i: usize| format!("{}.5", 18 + i % 20);
+    for (name, body, stray, kind) in [
+        ("flag", &flags as &dyn Fn(usize) -> String, "2", "boolean"),
+        ("date", &dates, "unknown", "date"),
+        ("bmi", &bmis, "x", "numeric"),
+    ] {
+        let reports: Vec<Value> = (0..=7)
+            .map(|n| report_json(Rule::Current, &[column(name, body, stray, n)]))
+            .collect();
+        let summary = &reports[0]["columns"][1]["summary"];
+        assert_eq!(summary["kind"], kind, "{summary}");
+        assert_eq!(summary["missing_label"], "missing or other");
+        for (n, report) in reports.iter().enumerate() {
+            assert_eq!(shape(report), shape(&reports[0]), "{name} with {n} {stray}");
+            let missing = &report["columns"][1]["summary"]["missing"];
+            assert!(missing["count"].is_null(), "{name}: {missing}");
+        }
+        let eight = report_json(Rule::Current, &[column(name, body, stray, 8)]);
+        assert_eq!(eight["columns"][1]["summary"]["kind"], "category");
     }
 }

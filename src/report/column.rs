@@ -6,6 +6,7 @@ use ahash::AHashMap;
 use serde::Serialize;
 
 use super::cell::{Cell, classify, date_month, is_missing, plain_date};
+use super::kinds::{self, CODE_MINIMUM, Classes, Fit, STRAYS};
 use super::sketch::{Key, Sketch};
 use super::tally::{FieldTally, Tallied};
 use crate::table::text::{display_text, python_float};
@@ -15,10 +16,6 @@ pub const CATEGORY_LIMIT: usize = 2_000;
 
 /// Integer columns with at most this many distinct values are categories.
 const FEW_DISTINCT: usize = 20;
-
-/// Integer columns whose values all have at least six digits hold codes
-/// (SNOMED CT identifiers are six to eighteen digits long).
-const CODE_MINIMUM: f64 = 100_000.0;
 
 /// pandas' dtype of a column, and its shallow memory use per row.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,13 +35,13 @@ impl Dtype {
         }
     }
 
-    fn is_numeric(&self) -> bool {
+    pub(super) fn is_numeric(&self) -> bool {
         self.name.starts_with("int")
             || self.name.starts_with("uint")
             || self.name.starts_with("float")
     }
 
-    fn is_datetime(&self) -> bool {
+    pub(super) fn is_datetime(&self) -> bool {
         self.name.starts_with("datetime64")
     }
 }
@@ -161,10 +158,16 @@ impl ColumnAcc {
         }
     }
 
-    /// Whether every value so far was a date, in too many distinct values
-    /// to count as categories.
+    /// Whether the values so far were dates but for a few strays, in too
+    /// many distinct values to count as categories.
     fn dates_only(&self) -> bool {
-        self.categories_overflowed && self.non_dates == 0
+        self.categories_overflowed && self.counting_dates()
+    }
+
+    /// Whether text values are still read as dates: until more than
+    /// [`STRAYS`] of them are not.
+    fn counting_dates(&self) -> bool {
+        self.non_dates <= STRAYS
     }
 
     /// Missing values so far.
@@ -218,14 +221,16 @@ impl ColumnAcc {
                 }
             }
         }
-        if self.non_dates == 0 {
+        if self.counting_dates() {
             match date_month(text) {
                 Some((year, month)) => {
                     self.months.add(month_index(year, month), n);
                 }
                 None => {
                     self.non_dates += n;
-                    self.months = Months::default();
+                    if !self.counting_dates() {
+                        self.months = Months::default();
+                    }
                 }
             }
         }
@@ -235,7 +240,7 @@ impl ColumnAcc {
     /// dates and has too many values to count is a category of type object
     /// whatever comes next.
     fn settled(&self) -> bool {
-        self.categories_overflowed && self.non_dates > 0
+        self.categories_overflowed && !self.counting_dates()
     }
 
     fn overflow_categories(&mut self) {
@@ -269,7 +274,7 @@ impl ColumnAcc {
                 self.overflow_categories();
             }
         }
-        if self.non_dates > 0 {
+        if !self.counting_dates() {
             self.months = Months::default();
         } else {
             for (month, count) in other.months.into_sorted() {
@@ -345,8 +350,14 @@ impl ColumnAcc {
             && (dtype.name == "bool" || (from_csv && numeric && (binary || present == 0))))
             .then(|| self.legacy_counts(&dtype));
 
-        let (values, distinct) = self.value_counts(kind);
-        let months = if kind == Kind::Date {
+        let fit = kinds::decide(name, &dtype, &self.classes(present, exact));
+        let either = |k: Kind| kind == k || fit.kind == k;
+        let (values, distinct) = if either(Kind::Boolean) || either(Kind::Category) {
+            self.value_counts()
+        } else {
+            (None, None)
+        };
+        let months = if either(Kind::Date) {
             self.months.into_sorted()
         } else {
             Vec::new()
@@ -357,16 +368,34 @@ impl ColumnAcc {
             rows,
             missing: self.missing,
             kind,
+            fit,
             legacy,
             values,
             distinct,
-            numbers: (kind == Kind::Numeric).then_some(self.numbers),
+            numbers: either(Kind::Numeric).then_some(self.numbers),
             months,
         }
     }
 
+    /// How many values fall in each class, for [`kinds::decide`].
+    fn classes(&self, present: u64, exact: Option<Vec<(Key, u64)>>) -> Classes {
+        let text_dates = if self.counting_dates() {
+            self.texts - self.non_dates
+        } else {
+            0
+        };
+        Classes {
+            present,
+            numbers: self.ints + self.uints + self.floats,
+            fractional: self.numbers.fractional(),
+            bools: self.bools[0] + self.bools[1],
+            dates: self.dates + text_dates,
+            exact,
+        }
+    }
+
     fn is_code(&self, name: &str) -> bool {
-        if self.numbers.fractional() {
+        if self.numbers.fractional() > 0 {
             return false;
         }
         if name.to_ascii_lowercase().ends_with("code") {
@@ -407,10 +436,7 @@ impl ColumnAcc {
     /// Counts of each distinct non-missing value, most frequent first, and
     /// how many distinct values there are; `None` for both when there are
     /// too many to count.
-    fn value_counts(&self, kind: Kind) -> (Option<Vec<(String, u64)>>, Option<u64>) {
-        if !matches!(kind, Kind::Boolean | Kind::Category) {
-            return (None, None);
-        }
+    fn value_counts(&self) -> (Option<Vec<(String, u64)>>, Option<u64>) {
         if self.categories_overflowed
             || (self.numbers.count() > 0 && self.numbers.exact().is_none())
         {
@@ -510,8 +536,10 @@ pub struct ColumnProfile {
     pub rows: u64,
     /// Missing values.
     pub missing: u64,
-    /// The kind of data.
+    /// The kind of data as pandas' type tells it (`--sdc legacy`).
     pub kind: Kind,
+    /// The kind under the other rules, which a few values do not change.
+    pub fit: Fit,
     /// dataset-report v0.0.24's value counts, for the columns it summarises.
     pub legacy: Option<Vec<(String, u64)>>,
     /// Counts of distinct values (booleans and categories), most frequent

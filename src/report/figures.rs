@@ -106,13 +106,13 @@ fn summary_figures(
     let Share { count, percentage } = summary.missing;
     push(
         "missing count",
-        String::new(),
+        summary.missing_label.to_string(),
         count_text(count),
         count_rule(rule, count),
     );
     push(
         "missing percentage",
-        String::new(),
+        summary.missing_label.to_string(),
         percentage_text(percentage),
         "of the published counts".into(),
     );
@@ -123,7 +123,9 @@ fn summary_figures(
         ..
     } in &summary.values
     {
-        let category = value.clone().unwrap_or_else(|| "missing".to_string());
+        let category = value
+            .clone()
+            .unwrap_or_else(|| summary.missing_label.to_string());
         push(
             "count",
             category.clone(),
@@ -281,7 +283,10 @@ mod tests {
         let rows: Vec<Figure> = figures(&report).concat();
         for column in &report.columns {
             for value in &column.summary.values {
-                let category = value.value.clone().unwrap_or_else(|| "missing".into());
+                let category = value
+                    .value
+                    .clone()
+                    .unwrap_or_else(|| column.summary.missing_label.into());
                 let row = rows
                     .iter()
                     .find(|f| {

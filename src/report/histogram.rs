@@ -11,6 +11,7 @@
 use super::decimal::Step;
 use super::disclosure::{Rule, merge_until_publishable};
 use super::distribution::Piece;
+use super::kinds::STRAYS;
 use super::sketch::Sketch;
 
 /// Where values go: the open first bin (0), bins `first..=last` (1..=n),
@@ -91,7 +92,10 @@ pub fn rows(
     (low, high): (f64, f64),
     rule: Rule,
 ) -> Vec<(Option<String>, u64)> {
-    let integer = !sketch.fractional();
+    // Whole-number labels (`10–14`, from 10 to under 15) unless more than a
+    // few values have a fraction: whether any has one is no secret to keep
+    // in a label's style.
+    let integer = sketch.fractional() <= STRAYS;
     let span = if high > low {
         // Halves first: high - low may be beyond f64::MAX.
         high / BINS - low / BINS
@@ -118,12 +122,10 @@ pub fn rows(
             counts[grid.slot(piece.high)] += piece.high_count;
         }
     }
-    // Drop empty tails: they say nothing.
-    let start = usize::from(counts[0] == 0);
-    let end = if counts[n + 1] == 0 { n + 1 } else { n + 2 };
-    let counts = &counts[start..end];
+    // The open first and last bins stay, empty or not: whether a value lies
+    // beyond the 1st or 99th percentile is a count too.
     let label = |group: &std::ops::Range<usize>| -> String {
-        let (a, b) = (group.start + start, group.end + start);
+        let (a, b) = (group.start, group.end);
         let lower = first + a as i64 - 1;
         let upper = first + b as i64 - 1;
         match (a == 0, b == n + 2) {
@@ -133,7 +135,7 @@ pub fn rows(
             (false, false) => range_label(step, lower, upper, integer),
         }
     };
-    merge_until_publishable(rule, counts)
+    merge_until_publishable(rule, &counts)
         .iter()
         .map(|g| (Some(label(g)), counts[g.clone()].iter().sum()))
         .collect()

@@ -8,7 +8,7 @@ use super::column::Kind;
 use super::disclosure::{MIN_FOR_STATISTICS, Rule};
 use super::legacy::{count_column, float_column, python_bool};
 use super::statistics::Statistics;
-use super::summary::{ColumnReport, Distinct, Report, Share, Value};
+use super::summary::{ColumnReport, Distinct, Report, Share, Summary};
 
 const STYLE: &str = r#"
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2330; margin: 0; }
@@ -118,6 +118,9 @@ fn summary_table(report: &Report, legacy: bool) -> Markup {
                 }
             }
         }
+        @if !legacy {
+            p class="note" { "For boolean, numeric and date columns, Missing also counts the few values (7 at most) that are not of the column’s kind." }
+        }
     }
 }
 
@@ -129,7 +132,7 @@ fn section(i: usize, column: &ColumnReport) -> Markup {
             p {
                 span class="badge" { (kind_name(summary.kind)) }
                 span class="badge" { (column.dtype) }
-                " Missing: " (share_text(&summary.missing))
+                " " (capitalized(summary.missing_label)) ": " (share_text(&summary.missing))
             }
             @if summary.legacy {
                 (legacy_section(column))
@@ -174,26 +177,26 @@ fn kind_section(column: &ColumnReport) -> Markup {
         Kind::Empty => html! { p class="note" { "Every value is missing." } },
         Kind::FewValues => html! {
             p class="note" { "Fewer than 8 values (perhaps none): not summarised." }
-            div class="content" { (values_table("Value", &summary.values)) }
+            div class="content" { (values_table("Value", summary)) }
         },
         Kind::Boolean => html! {
-            div class="content" { (values_table("Value", &summary.values)) (chart::bar_list(name, &summary.values)) }
+            div class="content" { (values_table("Value", summary)) (chart::bar_list(name, &summary.values)) }
         },
         Kind::Category => html! {
             p class="note" { "Distinct values: " (distinct_text(summary.distinct)) ". Values held by 7 patients or fewer are counted under “Other values”." }
-            div class="content" { (values_table("Value", &summary.values)) (chart::bar_list(name, &summary.values)) }
+            div class="content" { (values_table("Value", summary)) (chart::bar_list(name, &summary.values)) }
         },
         Kind::Numeric => html! {
             (statistics(summary.statistics.as_ref()))
             @if !summary.values.is_empty() {
-                div class="content" { (chart::columns(name, &summary.values)) (values_table("Range", &summary.values)) }
+                div class="content" { (chart::columns(name, &summary.values)) (values_table("Range", summary)) }
             }
         },
         Kind::Date => html! {
             @if let Some((from, to)) = &summary.range {
                 p class="note" { "Range: " (from) " to " (to) " (month precision, leaving out the 8 earliest and 8 latest dates)." }
             }
-            div class="content" { (chart::columns(name, &summary.values)) (values_table("Period", &summary.values)) }
+            div class="content" { (chart::columns(name, &summary.values)) (values_table("Period", summary)) }
         },
     }
 }
@@ -226,14 +229,15 @@ fn statistics(statistics: Option<&Statistics>) -> Markup {
     }
 }
 
-fn values_table(header: &str, values: &[Value]) -> Markup {
+fn values_table(header: &str, summary: &Summary) -> Markup {
+    let values = &summary.values;
     html! {
         table class="values" {
             thead { tr { th { (header) } th { "Count" } th { "%" } } }
             tbody {
                 @for value in values {
                     tr {
-                        th { (value.value.as_deref().unwrap_or("missing")) }
+                        th { (value.value.as_deref().unwrap_or(summary.missing_label)) }
                         td { (count_text(value.count)) }
                         td { (percent_text(value.percentage)) }
                     }
@@ -241,6 +245,14 @@ fn values_table(header: &str, values: &[Value]) -> Markup {
             }
         }
     }
+}
+
+/// `missing or other` as a heading: `Missing or other`.
+fn capitalized(label: &str) -> String {
+    let mut chars = label.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 fn kind_name(kind: Kind) -> &'static str {

@@ -22,6 +22,7 @@ pub mod extremes;
 pub mod figures;
 pub mod histogram;
 pub mod html;
+pub mod kinds;
 pub mod legacy;
 pub mod profile;
 pub mod scan;

@@ -59,7 +59,8 @@ const SMALL: usize = 1_024;
 pub struct Sketch {
     count: u64,
     sum: ExactSum,
-    fractional: bool,
+    /// Values with a fraction.
+    fractional: u64,
     /// Counts of 0..SMALL, allocated on first use.
     small: Vec<u64>,
     small_distinct: usize,
@@ -115,7 +116,9 @@ impl Sketch {
         self.sum.add_float(value, count);
         self.extremes.add(value, count);
         let whole = is_whole(value);
-        self.fractional |= !whole && value.is_finite();
+        if !whole && value.is_finite() {
+            self.fractional += count;
+        }
         if let Some(bins) = &mut self.bins {
             return bins.add(value, count);
         }
@@ -204,8 +207,8 @@ impl Sketch {
         self.count
     }
 
-    /// Whether any value has a fraction.
-    pub fn fractional(&self) -> bool {
+    /// How many values have a fraction.
+    pub fn fractional(&self) -> u64 {
         self.fractional
     }
 
@@ -241,7 +244,7 @@ impl Sketch {
         self.count += other.count;
         self.sum.merge(std::mem::take(&mut other.sum));
         self.extremes.merge(&other.extremes);
-        self.fractional |= other.fractional;
+        self.fractional += other.fractional;
         match (&mut self.bins, other.bins.take()) {
             (None, None) => {
                 for (key, count) in other.drain_exact() {

@@ -398,7 +398,7 @@ fn few_values_are_counted_exactly() {
     assert!(exact.contains(&(Key::Int(1), 3)));
     assert!(exact.contains(&(Key::Int(123_456_789_012_345_678), 1)));
     assert_eq!(exact.len(), 3);
-    assert!(s.fractional());
+    assert_eq!(s.fractional(), 1);
     let pieces = sketch_of(&floats([3.0, 1.0, 2.0, 4.0])).pieces();
     assert_eq!(quantile(&pieces, 0.5).unwrap().value, 2.5);
     assert_eq!(quantile(&pieces, 0.25).unwrap().value, 1.75);

@@ -9,6 +9,7 @@ use super::disclosure::{
     CURRENT_THRESHOLD, RANGE_TAIL, Rule, merge_until_publishable, publish_table,
 };
 use super::histogram;
+use super::kinds::{Domain, ZERO_ONE};
 use super::profile::FileProfile;
 use super::statistics::{self, Statistics};
 
@@ -83,6 +84,10 @@ pub struct Summary {
     pub legacy: bool,
     /// Missing values, as a share of all rows.
     pub missing: Share,
+    /// What the missing count holds: [`MISSING`], or [`MISSING_OR_OTHER`]
+    /// where the few values outside the column's kind are counted with
+    /// them (see [`super::kinds`]).
+    pub missing_label: &'static str,
     /// The distribution: values (booleans, categories; missing first, with
     /// a null value), bins (numbers) or periods (dates).
     pub values: Vec<Value>,
@@ -163,18 +168,26 @@ fn two_significant_figures(n: u64) -> u64 {
     (n + unit / 2) / unit * unit
 }
 
+/// The missing count's label where nothing else is counted with it.
+pub const MISSING: &str = "missing";
+
+/// The missing count's label where the few values outside the column's
+/// kind are counted with it.
+pub const MISSING_OR_OTHER: &str = "missing or other";
+
 fn column(column: &ColumnProfile, rule: Rule) -> ColumnReport {
-    let size_mb = (rule == Rule::Legacy)
-        .then(|| (column.dtype.bytes_per_row * column.rows) as f64 / 1_000_000.0);
-    let present = column.rows - column.missing;
-    let few = present <= CURRENT_THRESHOLD;
-    let kind = match column.kind {
-        Kind::Identifier => Kind::Identifier,
-        _ if rule != Rule::Legacy && few => Kind::FewValues,
-        kind => kind,
+    let legacy = rule == Rule::Legacy;
+    let size_mb = legacy.then(|| (column.dtype.bytes_per_row * column.rows) as f64 / 1_000_000.0);
+    let few = column.rows - column.missing <= CURRENT_THRESHOLD;
+    let (kind, strays) = if legacy {
+        (column.kind, 0)
+    } else {
+        (column.fit.kind, column.fit.strays)
     };
+    let missing_count = column.missing + strays;
+    let present = column.rows - missing_count;
     let missing = {
-        let cells = publish_table(rule, &[column.missing, present]);
+        let cells = publish_table(rule, &[missing_count, present]);
         Share {
             count: cells[0].count,
             percentage: cells[0].percentage,
@@ -184,6 +197,10 @@ fn column(column: &ColumnProfile, rule: Rule) -> ColumnReport {
         kind,
         legacy: false,
         missing,
+        missing_label: match kind {
+            Kind::Boolean | Kind::Numeric | Kind::Date if !legacy => MISSING_OR_OTHER,
+            _ => MISSING,
+        },
         values: Vec::new(),
         distinct: None,
         statistics: None,
@@ -200,14 +217,14 @@ fn column(column: &ColumnProfile, rule: Rule) -> ColumnReport {
             );
         }
         _ => match kind {
-            Kind::Boolean => summary.values = boolean(column, rule),
+            Kind::Boolean => summary.values = boolean(column, rule, missing_count),
             Kind::Category => category(column, rule, &mut summary),
             Kind::Numeric => numeric(column, rule, &mut summary),
             Kind::Date => date(column, rule, &mut summary),
             Kind::FewValues => {
                 summary.values = table(
                     rule,
-                    [(None, column.missing), (Some(ALL.to_string()), present)].into_iter(),
+                    [(None, missing_count), (Some(ALL.to_string()), present)].into_iter(),
                 )
             }
             Kind::Identifier | Kind::Empty => {}
@@ -226,7 +243,6 @@ fn column(column: &ColumnProfile, rule: Rule) -> ColumnReport {
             percentage: first.percentage,
         };
     }
-    let legacy = rule == Rule::Legacy;
     ColumnReport {
         name: column.name.clone(),
         dtype: if legacy {
@@ -237,7 +253,7 @@ fn column(column: &ColumnProfile, rule: Rule) -> ColumnReport {
         size_mb,
         empty: legacy.then(|| column.empty()),
         few_values: (!legacy).then_some(few),
-        missing_truth: column.missing,
+        missing_truth: missing_count,
         present_truth: present,
         present_published: rule.publish(present),
         summary,
@@ -355,32 +371,32 @@ fn table(rule: Rule, rows: impl Iterator<Item = (Option<String>, u64)>) -> Vec<V
         .collect()
 }
 
-/// The missing values' row: under the legacy rule where there are any;
-/// under the others always, so that a redacted row does not say there is
-/// at least one.
-fn missing_row(column: &ColumnProfile, rule: Rule) -> Option<(Option<String>, u64)> {
-    (column.missing > 0 || rule != Rule::Legacy).then_some((None, column.missing))
+/// The row of `missing` values: under the legacy rule where there are
+/// any; under the others always, so that a redacted row does not say there
+/// is at least one.
+fn missing_row(missing: u64, rule: Rule) -> Option<(Option<String>, u64)> {
+    (missing > 0 || rule != Rule::Legacy).then_some((None, missing))
 }
 
-fn boolean(column: &ColumnProfile, rule: Rule) -> Vec<Value> {
+/// A boolean's table: under the legacy rule the values there are; under
+/// the others both values of its domain, held by no patient or a few or
+/// many, the few others counted with the `missing` ones.
+fn boolean(column: &ColumnProfile, rule: Rule, missing: u64) -> Vec<Value> {
     let mut values = column.values.clone().unwrap_or_default();
     if rule != Rule::Legacy {
-        // Both values are listed, held by no patient or a few or many.
-        let domain = if values.iter().any(|(l, _)| l == "True" || l == "False") {
-            ["False", "True"]
-        } else {
-            ["0", "1"]
-        };
-        for label in domain {
-            if !values.iter().any(|(l, _)| l == label) {
-                values.push((label.to_string(), 0));
-            }
-        }
+        let domain: Domain = column.fit.domain.unwrap_or(ZERO_ONE);
+        values = domain
+            .iter()
+            .map(|label| {
+                let held = values.iter().find(|(l, _)| l == label);
+                (label.to_string(), held.map_or(0, |(_, count)| *count))
+            })
+            .collect();
     }
     values.sort_by(|a, b| a.0.cmp(&b.0));
     table(
         rule,
-        missing_row(column, rule).into_iter().chain(
+        missing_row(missing, rule).into_iter().chain(
             values
                 .into_iter()
                 .map(|(label, count)| (Some(label), count)),
@@ -394,7 +410,10 @@ fn category(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
         summary.distinct = Some(Distinct::MoreThan(super::column::CATEGORY_LIMIT as u64));
         let present = column.rows - column.missing;
         let all = (!legacy).then(|| (Some(OTHER.to_string()), present));
-        summary.values = table(rule, missing_row(column, rule).into_iter().chain(all));
+        summary.values = table(
+            rule,
+            missing_row(column.missing, rule).into_iter().chain(all),
+        );
         return;
     };
     // A value is named only when more patients than the threshold hold it,
@@ -416,7 +435,7 @@ fn category(column: &ColumnProfile, rule: Rule, summary: &mut Summary) {
             Distinct::About(rule.round(values.len() as u64).max(shown as u64 + 1))
         }
     });
-    let rows = missing_row(column, rule)
+    let rows = missing_row(column.missing, rule)
         .into_iter()
         .chain(
             values[..shown]
@@ -531,16 +550,16 @@ mod tests {
         assert_eq!(summary.kind, Kind::Numeric);
         let stats = summary.statistics.unwrap();
         assert!((stats.median.unwrap() - 49.0).abs() <= 1.0, "{stats:?}");
-        // Bins of five years from a multiple of five: neither the youngest
-        // (1) nor the oldest (97) age shows.
+        // Bins of five years from a multiple of five, the first and last
+        // open: neither the youngest (1) nor the oldest (97) age shows.
         let labels: Vec<_> = summary
             .values
             .iter()
             .map(|v| v.value.clone().unwrap())
             .collect();
-        assert_eq!(labels.first().unwrap(), "0–4");
-        assert_eq!(labels.last().unwrap(), "95–99");
-        for label in &labels {
+        assert_eq!(labels.first().unwrap(), "< 5");
+        assert_eq!(labels.last().unwrap(), "≥ 95");
+        for label in &labels[1..labels.len() - 1] {
             let (a, b) = label.split_once('–').unwrap();
             let (a, b): (u32, u32) = (a.parse().unwrap(), b.parse().unwrap());
             assert!(a % 5 == 0 && b == a + 4, "{label}");
