@@ -467,3 +467,23 @@ fn every_float16_is_written_as_numpy_writes_it() {
     let all = Float16Array::from((0..=u16::MAX).map(half::f16::from_bits).collect::<Vec<_>>());
     check_case(&python, &[named("all_float16", all)]).unwrap();
 }
+
+/// A dictionary column with no values (pyarrow writes an empty or
+/// all-missing categorical so) has only missing rows; Arrow's
+/// `normalized_keys` panics on it. Found by the format-pair property test
+/// with an empty rhs Feather file.
+#[test]
+fn a_dictionary_of_no_values_is_all_missing() {
+    for rows in [0, 3] {
+        let keys = Int32Array::from(vec![None; rows]);
+        let values: ArrayRef = Arc::new(StringArray::from(Vec::<&str>::new()));
+        let array = DictionaryArray::<Int32Type>::try_new(keys, values).unwrap();
+        let text = ColumnText::new(&array).unwrap();
+        for row in 0..rows {
+            assert!(text.is_null(row));
+            let mut out = Vec::new();
+            text.write(row, &mut out).unwrap();
+            assert!(out.is_empty());
+        }
+    }
+}

@@ -100,6 +100,18 @@ impl Format {
     }
 }
 
+/// Each row's index into a dictionary column's values, clamped as Arrow
+/// clamps them. A dictionary of no values (an empty or all-missing column
+/// as pyarrow writes it) has only missing rows, each given index 0, which
+/// is never read: Arrow's own `normalized_keys` panics there.
+pub fn dictionary_keys(dictionary: &dyn arrow_array::AnyDictionaryArray) -> Vec<usize> {
+    if dictionary.values().is_empty() {
+        vec![0; dictionary.len()]
+    } else {
+        dictionary.normalized_keys()
+    }
+}
+
 /// What is left of a file name once its format's extension is removed
 /// (`input_2020-03-01.csv.gz` -> `input_2020-03-01`).
 pub fn stem(path: &Path, format: Format) -> String {

@@ -122,7 +122,7 @@ impl<'a> ColumnText<'a> {
             DataType::Dictionary(_, _) => {
                 let dictionary = array.as_any_dictionary();
                 Style::Dictionary {
-                    keys: dictionary.normalized_keys(),
+                    keys: super::dictionary_keys(dictionary),
                     values: Box::new(ColumnText::new(dictionary.values().as_ref())?),
                 }
             }

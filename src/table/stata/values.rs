@@ -258,11 +258,7 @@ impl<'a> Texts<'a> {
                 ) =>
             {
                 let dict = array.as_any_dictionary();
-                let keys = if dict.values().is_empty() {
-                    vec![0; array.len()]
-                } else {
-                    dict.normalized_keys()
-                };
+                let keys = crate::table::dictionary_keys(dict);
                 Texts::Dict(
                     keys,
                     nulls,
