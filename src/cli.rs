@@ -1,13 +1,17 @@
-//! Command-line definitions and dispatch. The binary behaves as
+//! The `cohortkit` command and its dispatch: the binary behaves as
 //! `cohort-joiner` or `dataset-report` when invoked under those names.
+//! Each tool owns its command line (`join::args`, `report::args`,
+//! `dummy::args`, `pipeline`); here are only the subcommands, the exit
+//! status and the interrupt handler.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
-use crate::table::gzip;
+use crate::join::{JoinArgs, JoinerCli};
+use crate::report::{Invocation, ReportCli};
 
 /// Fast, lossless cohort joins, dummy cohorts, reports and pipelines for
 /// OpenSAFELY-style studies.
@@ -38,65 +42,6 @@ enum Command {
     Demo(crate::pipeline::DemoArgs),
 }
 
-/// Arguments of `cohortkit join` and `cohort-joiner`.
-#[derive(Debug, Args)]
-pub struct JoinArgs {
-    /// Glob pattern of the files to join (quote it so the shell leaves it alone).
-    #[arg(long, value_name = "GLOB")]
-    pub lhs: String,
-    /// The per-patient file to join to each lhs file (a path, not a pattern).
-    #[arg(long, value_name = "FILE")]
-    pub rhs: String,
-    /// Where the joined files go; each keeps its lhs file's name and format.
-    #[arg(long, value_name = "DIR", default_value = "output/joined")]
-    pub output_dir: PathBuf,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N", value_parser = crate::cli::parse_threads)]
-    pub threads: Option<usize>,
-    /// Gzip level for .csv.gz and .dta.gz outputs: 0 (none) to 12 (smallest).
-    #[arg(long, value_name = "N", default_value_t = gzip::DEFAULT_LEVEL, value_parser = parse_level)]
-    pub compression_level: u32,
-    /// Print nothing but errors.
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// Also write per-file match statistics to FILE (.csv or .json).
-    #[arg(long, value_name = "FILE")]
-    pub stats: Option<PathBuf>,
-}
-
-/// Parses a gzip level for clap (shared by the commands that write gzip).
-pub(crate) fn parse_level(text: &str) -> Result<u32, String> {
-    let level: u32 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number"))?;
-    gzip::check_level(level)
-}
-
-/// The most worker threads `--threads` may ask for.
-pub const MAX_THREADS: usize = 1024;
-
-/// A `--threads` value: 1 to [`MAX_THREADS`], or 0 for all cores.
-pub(crate) fn parse_threads(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(threads) if threads <= MAX_THREADS => Ok(threads),
-        _ => Err(format!(
-            "{text:?} is not a number of threads from 1 to {MAX_THREADS} (0: all cores)"
-        )),
-    }
-}
-
-/// The `cohort-joiner` command line: exactly the join's arguments.
-#[derive(Debug, Parser)]
-#[command(
-    name = "cohort-joiner",
-    version,
-    about = "Left-join cohort files to a per-patient file on patient_id (cohortkit)"
-)]
-struct JoinerCli {
-    #[command(flatten)]
-    args: JoinArgs,
-}
-
 /// Runs the program as the tool named by `argv[0]`: `cohort-joiner`,
 /// `dataset-report`, or `cohortkit` with a subcommand.
 pub fn main() -> ExitCode {
@@ -114,35 +59,20 @@ pub fn main_as(name: &str) -> ExitCode {
     run_as(name, std::env::args_os().collect())
 }
 
-/// The `dataset-report` command line: exactly the report's arguments.
-#[derive(Debug, Parser)]
-#[command(
-    name = "dataset-report",
-    version,
-    about = "HTML dataset reports under disclosure control (cohortkit)"
-)]
-struct ReportCli {
-    #[command(flatten)]
-    args: crate::report::ReportArgs,
-}
-
 /// Parses `args` as the tool `name` would and runs it, returning its error
-/// instead of exiting (the pipeline runs actions in-process this way).
-/// Usage errors come back as errors too.
-pub fn execute(name: &str, args: Vec<OsString>) -> anyhow::Result<()> {
+/// instead of exiting; usage errors come back as errors too.
+fn execute(name: &str, args: Vec<OsString>) -> anyhow::Result<()> {
     match name {
         "cohort-joiner" => crate::join::run(&JoinerCli::try_parse_from(args)?.args),
         "dataset-report" => crate::report::run(
             &ReportCli::try_parse_from(args)?.args,
-            crate::report::Invocation::DatasetReport,
+            Invocation::DatasetReport,
         ),
         _ => match Cli::try_parse_from(args)?.command {
             Command::Join(join) => crate::join::run(&join),
             Command::Generate(generate) => crate::dummy::generate(&generate),
             Command::Schema(schema) => crate::dummy::schema(&schema),
-            Command::Report(report) => {
-                crate::report::run(&report, crate::report::Invocation::Cohortkit)
-            }
+            Command::Report(report) => crate::report::run(&report, Invocation::Cohortkit),
             Command::Check(check) => crate::pipeline::check(&check),
             Command::Run(run) => crate::pipeline::run(&run),
             Command::Demo(demo) => crate::pipeline::demo(&demo),

@@ -4,7 +4,9 @@
 //!   (`cohort-joiner`).
 //! - [`table`]: reading and writing cohort files in every supported format.
 
+pub mod batch;
 pub mod cli;
+pub mod directory;
 pub mod dummy;
 pub mod join;
 pub mod pipeline;

@@ -118,7 +118,6 @@ pub fn write(
         }
         write_texts(&mut sink, &pending, progress).map_err(io)?;
         sink.finish().map_err(io)?.commit().map_err(io)?;
-        progress.file_done();
         return Ok(Vec::new());
     }
     let schema = render::arrow_schema(plan);
@@ -138,9 +137,7 @@ pub fn write(
         let empty = arrow_array::RecordBatch::new_empty(schema);
         writer.write(&empty)?;
     }
-    let warnings = writer.finish()?;
-    progress.file_done();
-    Ok(warnings)
+    Ok(writer.finish()?)
 }
 
 /// The chunks of a file of `population` rows, `window` at a time: each

@@ -4,6 +4,7 @@
 //! imports schemas from `cohortextractor dump_study_yaml` ([`study_yaml`])
 //! and checks them.
 
+pub mod args;
 pub mod chunk;
 pub mod dates;
 pub mod generate;
@@ -19,10 +20,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use clap::{Args, Subcommand};
-use rayon::prelude::*;
 
-use crate::table::{Format, gzip};
+use crate::batch::{Batch, Outcomes};
+use crate::table::Format;
+pub use args::{GenerateArgs, GenerateCli, SchemaArgs};
+use args::{ImportArgs, SchemaCommand, parse_day};
 use dates::Day;
 use generate::{Job, Settings};
 use plan::Plan;
@@ -31,141 +33,6 @@ use schema::Schema;
 /// The seed used when none is given: every run, and so every action of a
 /// project, draws from the same patient universe.
 pub const DEFAULT_SEED: u64 = 20_200_301;
-
-/// Arguments of `cohortkit generate`.
-#[derive(Debug, Args)]
-pub struct GenerateArgs {
-    /// The schema to draw from (see docs/generate.md).
-    #[arg(long, value_name = "FILE", conflicts_with = "study_definition")]
-    pub schema: Option<PathBuf>,
-    /// Use analysis/NAME.schema.yaml; `all` (the default without --schema)
-    /// uses every analysis/study_definition*.schema.yaml.
-    #[arg(long, value_name = "NAME")]
-    pub study_definition: Option<String>,
-    /// Rows per file (0 writes headers only).
-    #[arg(
-        long,
-        visible_alias = "expectations-population",
-        value_name = "N",
-        default_value_t = 1000
-    )]
-    pub population: u64,
-    /// One file per index date: `DATE`, `DATE to DATE` or
-    /// `DATE to DATE by week|month` (DATE: YYYY-MM-DD or today).
-    #[arg(long, value_name = "RANGE")]
-    pub index_date_range: Option<String>,
-    /// Where the files go.
-    #[arg(long, value_name = "DIR", default_value = "output")]
-    pub output_dir: PathBuf,
-    /// csv, csv.gz, feather, arrow, parquet, dta or dta.gz.
-    #[arg(long, value_name = "FORMAT", default_value = "csv", value_parser = parse_format)]
-    pub output_format: Format,
-    /// Directory, name and format at once (no study suffix is added; index
-    /// dates still are). Overrides --output-dir and --output-format.
-    #[arg(long, value_name = "DIR/NAME.EXT")]
-    pub output_file: Option<PathBuf>,
-    /// Leave files that already exist alone.
-    #[arg(long)]
-    pub skip_existing: bool,
-    /// Seed of the patient universe and of every value.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_SEED)]
-    pub seed: u64,
-    /// Draw each file's ids afresh (upstream's behaviour: files barely join).
-    #[arg(long)]
-    pub independent_ids: bool,
-    /// The date `today` stands for (default: the real today).
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub today: Option<String>,
-    /// Copy this file to each output instead of drawing (upstream's option).
-    #[arg(long, value_name = "FILE")]
-    pub dummy_data_file: Option<PathBuf>,
-    /// Accepted for compatibility; study parameters do not change dummy data.
-    #[arg(long = "param", value_name = "KEY=VALUE")]
-    pub params: Vec<String>,
-    /// Accepted and ignored, as upstream.
-    #[arg(long, hide = true)]
-    pub with_end_date_fix: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N", value_parser = crate::cli::parse_threads)]
-    pub threads: Option<usize>,
-    /// Gzip level for .csv.gz and .dta.gz outputs: 0 (none) to 12 (smallest).
-    #[arg(long, value_name = "N", default_value_t = gzip::DEFAULT_LEVEL, value_parser = crate::cli::parse_level)]
-    pub compression_level: u32,
-    /// Print nothing but errors.
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// Run as if started in DIR: `analysis/` and relative paths are found
-    /// there (for running several projects' actions in one process).
-    #[arg(long, short = 'C', value_name = "DIR")]
-    pub directory: Option<PathBuf>,
-}
-
-impl GenerateArgs {
-    /// `path` as seen from `--directory`.
-    fn at(&self, path: &Path) -> PathBuf {
-        match &self.directory {
-            Some(dir) if path.is_relative() => dir.join(path),
-            _ => path.to_path_buf(),
-        }
-    }
-}
-
-fn parse_format(text: &str) -> Result<Format, String> {
-    Format::from_extension(text).ok_or_else(|| {
-        format!("unknown format {text:?}: use csv, csv.gz, feather, arrow, parquet, dta or dta.gz")
-    })
-}
-
-/// Arguments of `cohortkit schema`.
-#[derive(Debug, Args)]
-pub struct SchemaArgs {
-    #[command(subcommand)]
-    command: SchemaCommand,
-}
-
-#[derive(Debug, Subcommand)]
-enum SchemaCommand {
-    /// Convert `cohortextractor dump_study_yaml` output into a schema.
-    Import(ImportArgs),
-    /// Validate a schema and list its columns.
-    Check {
-        /// The schema file.
-        schema: PathBuf,
-    },
-}
-
-/// Arguments of `cohortkit schema import`.
-#[derive(Debug, Args)]
-struct ImportArgs {
-    /// The output of `cohortextractor dump_study_yaml --study-definition NAME`.
-    study_yaml: PathBuf,
-    /// Write the schema here (default: standard output).
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// The study definition's name (default: the dump's file name).
-    #[arg(long, value_name = "NAME")]
-    name: Option<String>,
-    /// The study's default_expectations, as YAML or a Python dict literal,
-    /// e.g. '{"date": {"earliest": "1900-01-01", "latest": "today"},
-    /// "rate": "uniform", "incidence": 0.5}'.
-    #[arg(long, value_name = "YAML")]
-    defaults: Option<String>,
-    /// The study's index_date.
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
-    index_date: Option<Day>,
-    /// The day the dump was made: expectation dates equal to it become
-    /// `today` (the dump evaluated `today`).
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
-    dumped_on: Option<Day>,
-    /// Order the columns as in this extract's header (the dump does not keep
-    /// the definition order).
-    #[arg(long, value_name = "FILE")]
-    order_from: Option<PathBuf>,
-}
-
-fn parse_day(text: &str) -> Result<Day, String> {
-    Day::parse_iso(text).ok_or_else(|| format!("{text:?} is not a YYYY-MM-DD date"))
-}
 
 /// A study to generate: its name and, unless copying a dummy data file,
 /// its schema.
@@ -204,28 +71,17 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         independent_ids: args.independent_ids,
         level: args.compression_level,
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .context("cannot start worker threads")?;
-    let progress =
-        crate::progress::Rows::new(crate::progress::bar(jobs.len() as u64, "files", args.quiet));
     let started = Instant::now();
-    let results: Vec<anyhow::Result<Vec<String>>> = pool.install(|| {
-        jobs.par_iter()
-            .map(|(s, job)| match (&args.dummy_data_file, &plans[*s]) {
-                (Some(source), _) => {
-                    generate::copy_dummy(&args.at(source), job).map(|()| Vec::new())
-                }
-                (None, Some(plan)) => {
-                    generate::write(plan, &studies[*s].name, job, settings, &progress)
-                }
-                (None, None) => unreachable!("a schema is loaded unless copying"),
-            })
-            .collect()
+    let batch = Batch::new(args.threads, args.quiet)?;
+    let outcomes = batch.each(&jobs, None, |(s, job), progress| {
+        let written = match (&args.dummy_data_file, &plans[*s]) {
+            (Some(source), _) => generate::copy_dummy(&args.at(source), job).map(|()| Vec::new()),
+            (None, Some(plan)) => generate::write(plan, &studies[*s].name, job, settings, progress),
+            (None, None) => unreachable!("a schema is loaded unless copying"),
+        };
+        written.with_context(|| job.path.display().to_string())
     });
-    progress.finish();
-    report(args, &jobs, results, skipped, started)
+    report(args, jobs.len(), outcomes, skipped, started)
 }
 
 /// The files to write, each with its study's index, and how many existing
@@ -274,31 +130,17 @@ fn jobs(
 /// Prints what was done and turns failures into one error.
 fn report(
     args: &GenerateArgs,
-    jobs: &[(usize, Job)],
-    results: Vec<anyhow::Result<Vec<String>>>,
+    files: usize,
+    outcomes: Outcomes<Vec<String>>,
     skipped: usize,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let mut failures = Vec::new();
-    for (result, (_, job)) in results.into_iter().zip(jobs) {
-        match result {
-            Ok(warnings) if !args.quiet => {
-                for warning in warnings {
-                    eprintln!("warning: {warning}");
-                }
-            }
-            Ok(_) => {}
-            Err(e) => failures.push(format!("{}: {e:#}", job.path.display())),
+    if !args.quiet {
+        for warning in outcomes.done.iter().flatten() {
+            eprintln!("warning: {warning}");
         }
     }
-    if !failures.is_empty() {
-        bail!(
-            "{} of {} files failed; no partial output was left:\n  {}",
-            failures.len(),
-            jobs.len(),
-            failures.join("\n  ")
-        );
-    }
+    outcomes.check()?;
     if !args.quiet {
         let rows = if args.dummy_data_file.is_some() {
             "copied".to_string()
@@ -307,8 +149,8 @@ fn report(
         };
         eprintln!(
             "wrote {} file{} ({rows}) in {:.2} s{}",
-            jobs.len(),
-            if jobs.len() == 1 { "" } else { "s" },
+            files,
+            if files == 1 { "" } else { "s" },
             started.elapsed().as_secs_f64(),
             if skipped > 0 {
                 format!("; skipped {skipped} existing")
@@ -330,9 +172,12 @@ fn studies(args: &GenerateArgs) -> anyhow::Result<Vec<Study>> {
             schema: Some(schema),
         }]);
     }
+    let analysis = args.at(Path::new("analysis"));
     let names = match args.study_definition.as_deref() {
         Some(name) if name != "all" => vec![name.to_string()],
-        _ => all_study_names(&args.at(Path::new("analysis")))?,
+        _ => study_names(&analysis).map_err(|_| MissingSchema {
+            path: analysis.join("study_definition*.schema.yaml"),
+        })?,
     };
     names
         .into_iter()
@@ -340,7 +185,10 @@ fn studies(args: &GenerateArgs) -> anyhow::Result<Vec<Study>> {
             let schema = if copying {
                 None
             } else {
-                let path = args.at(&Path::new("analysis").join(format!("{name}.schema.yaml")));
+                let path = analysis.join(format!("{name}.schema.yaml"));
+                if !path.is_file() {
+                    return Err(MissingSchema { path }.into());
+                }
                 Some(Schema::load(&path)?)
             };
             Ok(Study { name, schema })
@@ -348,8 +196,30 @@ fn studies(args: &GenerateArgs) -> anyhow::Result<Vec<Study>> {
         .collect()
 }
 
-/// Every `study_definition*.schema.yaml` in `dir`, by name, sorted.
-fn all_study_names(dir: &Path) -> anyhow::Result<Vec<String>> {
+/// A study definition without its dummy-data schema: the pipeline then
+/// runs `generate_cohort` with cohortextractor, where there is one.
+#[derive(Debug)]
+pub struct MissingSchema {
+    /// The schema (or pattern of schemas) looked for.
+    pub path: PathBuf,
+}
+
+impl std::fmt::Display for MissingSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no dummy-data schema {}: cohortkit makes dummy cohorts from a schema. Create it with `cohortkit schema import` (from `cohortextractor dump_study_yaml`), or pass --schema FILE, or install cohortextractor (pip install opensafely-cohort-extractor) to run the study definition with it",
+            self.path.display()
+        )
+    }
+}
+
+impl std::error::Error for MissingSchema {}
+
+/// The study definitions of the analysis directory `dir`: the name of
+/// every `study_definition*.schema.yaml` in it, sorted (those that
+/// `generate_cohort` without `--study-definition` makes).
+pub fn study_names(dir: &Path) -> anyhow::Result<Vec<String>> {
     let entries = std::fs::read_dir(dir).with_context(|| {
         format!(
             "cannot list {}: run from the project directory, or pass --schema FILE",

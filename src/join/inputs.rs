@@ -5,16 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::table::{Format, upstream_extension};
-
-/// One file to read, with its format.
-#[derive(Debug, Clone)]
-pub struct Input {
-    /// The path as matched.
-    pub path: PathBuf,
-    /// Its format, from its name.
-    pub format: Format,
-}
+use crate::table::inputs::{Input, expand, input_format};
 
 /// Every lhs file (sorted), the rhs file and the output directory.
 #[derive(Debug)]
@@ -25,23 +16,17 @@ pub struct Inputs {
     pub rhs: Input,
 }
 
-/// The format of an input file, or upstream's "Cannot read" error.
-pub fn input_format(path: &Path) -> anyhow::Result<Format> {
-    Format::from_path(path).with_context(|| {
-        format!(
-            "Cannot read '{}' files: {} (cohortkit reads {})",
-            upstream_extension(path),
-            path.display(),
-            Format::ALL.map(Format::extension).join(", ")
-        )
-    })
-}
-
-/// Expands the lhs pattern and checks every rule of the join's inputs.
-pub fn resolve(lhs_pattern: &str, rhs: &str, output_dir: &Path) -> anyhow::Result<Inputs> {
+/// Refuses an rhs that is a glob pattern, as upstream does.
+pub fn check_rhs(rhs: &str) -> anyhow::Result<()> {
     if rhs.contains(['*', '?', '[', ']']) {
         bail!("Argument should be a path and not a glob pattern: --rhs {rhs}");
     }
+    Ok(())
+}
+
+/// Expands the lhs pattern and checks every rule of the join's inputs
+/// (the rhs already through [`check_rhs`]).
+pub fn resolve(lhs_pattern: &str, rhs: &str, output_dir: &Path) -> anyhow::Result<Inputs> {
     let rhs_path = PathBuf::from(rhs);
     if !rhs_path.is_file() {
         bail!("--rhs {rhs}: no such file");
@@ -95,34 +80,6 @@ pub fn resolve(lhs_pattern: &str, rhs: &str, output_dir: &Path) -> anyhow::Resul
         }
     }
     Ok(Inputs { lhs, rhs })
-}
-
-/// The files matching a glob pattern, sorted, without dot-files or
-/// directories, each with its format. `flag` names the option in errors.
-pub fn expand(flag: &str, pattern: &str) -> anyhow::Result<Vec<Input>> {
-    let options = glob::MatchOptions {
-        case_sensitive: true,
-        require_literal_separator: true,
-        require_literal_leading_dot: true,
-    };
-    let mut paths: Vec<PathBuf> = glob::glob_with(pattern, options)
-        .with_context(|| format!("{flag} {pattern} is not a valid glob pattern"))?
-        .filter_map(Result::ok)
-        .filter(|p| p.is_file())
-        .collect();
-    paths.sort();
-    if paths.is_empty() {
-        bail!("no files match {flag} {pattern}");
-    }
-    paths
-        .into_iter()
-        .map(|path| {
-            Ok(Input {
-                format: input_format(&path)?,
-                path,
-            })
-        })
-        .collect()
 }
 
 fn canonical(path: &Path) -> anyhow::Result<PathBuf> {

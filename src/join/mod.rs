@@ -7,6 +7,7 @@
 //! held as Arrow columns ([`index::BatchIndex`]). Files are joined in
 //! parallel on one rayon pool, which also compresses gzip blocks.
 
+pub mod args;
 pub mod frame;
 pub mod index;
 pub mod inputs;
@@ -16,107 +17,82 @@ pub mod pandas_metadata;
 pub mod stats;
 pub mod stream;
 
-use anyhow::{Context, bail};
-use rayon::prelude::*;
+use std::sync::Mutex;
 
-use crate::cli::JoinArgs;
+use anyhow::Context;
+
+use crate::batch::{Batch, Outcomes};
 use crate::progress::Rows;
+use crate::table::inputs::Input;
+pub use args::{JoinArgs, JoinerCli};
 use index::{BatchIndex, TextIndex};
-use inputs::Input;
 use stats::FileStats;
 
 /// Runs the join described by the command line.
 pub fn run(args: &JoinArgs) -> anyhow::Result<()> {
+    // A pattern is refused as the user wrote it, before DIR (which may hold
+    // glob characters) is prefixed.
+    inputs::check_rhs(&args.rhs)?;
+    let args = &args.relocated();
     let inputs = inputs::resolve(&args.lhs, &args.rhs, &args.output_dir)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .context("cannot start worker threads")?;
-    let (results, warnings) = pool.install(|| join_all(&inputs, args))?;
-
-    let mut failures = Vec::new();
-    let mut stats = Vec::new();
-    for result in results {
-        match result {
-            Ok(s) => stats.push(s),
-            Err(e) => failures.push(format!("{e:#}")),
-        }
-    }
+    let batch = Batch::new(args.threads, args.quiet)?;
+    let warnings = Mutex::new(Vec::new());
+    let outcomes = join_all(&batch, &inputs, args, &warnings)?;
     if !args.quiet {
-        for warning in warnings {
+        for warning in warnings.into_inner().expect("no panics while holding it") {
             eprintln!("warning: {warning}");
         }
-        for s in &stats {
+        for s in &outcomes.done {
             eprintln!("{}", s.summary());
         }
     }
     if let Some(path) = &args.stats {
-        stats::save(path, &stats)?;
+        stats::save(path, &outcomes.done)?;
     }
-    if !failures.is_empty() {
-        bail!(
-            "{} of {} files failed; no partial output was left:\n  {}",
-            failures.len(),
-            inputs.lhs.len(),
-            failures.join("\n  ")
-        );
-    }
-    Ok(())
+    outcomes.check()
 }
 
-type Outcome = (Vec<anyhow::Result<FileStats>>, Vec<String>);
-
-fn join_all(inputs: &inputs::Inputs, args: &JoinArgs) -> anyhow::Result<Outcome> {
+/// Builds the rhs indexes the lhs formats need, then joins every lhs file.
+fn join_all(
+    batch: &Batch,
+    inputs: &inputs::Inputs,
+    args: &JoinArgs,
+    warnings: &Mutex<Vec<String>>,
+) -> anyhow::Result<Outcomes<FileStats>> {
     let rhs = &inputs.rhs;
     let needs_text = inputs.lhs.iter().any(|i| i.format.is_csv());
     let needs_batch = inputs.lhs.iter().any(|i| !i.format.is_csv());
-    let (text, batch) = rayon::join(
-        || {
-            needs_text
-                .then(|| TextIndex::build(&rhs.path, rhs.format))
-                .transpose()
-        },
-        || {
-            needs_batch
-                .then(|| BatchIndex::build(&rhs.path, rhs.format))
-                .transpose()
-        },
-    );
-    let (text, batch) = (text?, batch?);
+    let (text, frames) = batch.install(|| {
+        rayon::join(
+            || {
+                needs_text
+                    .then(|| TextIndex::build(&rhs.path, rhs.format))
+                    .transpose()
+            },
+            || {
+                needs_batch
+                    .then(|| BatchIndex::build(&rhs.path, rhs.format))
+                    .transpose()
+            },
+        )
+    });
+    let (text, frames) = (text?, frames?);
     std::fs::create_dir_all(&args.output_dir).with_context(|| {
         format!(
             "cannot create the output directory {}",
             args.output_dir.display()
         )
     })?;
-
-    let progress = Rows::new(crate::progress::bar(
-        inputs.lhs.len() as u64,
-        "files",
-        args.quiet,
-    ));
-    let warnings = std::sync::Mutex::new(Vec::new());
-    let results = inputs
-        .lhs
-        .par_iter()
-        .map(|input| {
-            let result = join_one(
-                input,
-                args,
-                text.as_ref(),
-                batch.as_ref(),
-                &progress,
-                &warnings,
-            );
-            progress.file_done();
-            result
-        })
-        .collect();
-    progress.finish();
-    Ok((
-        results,
-        warnings.into_inner().expect("no panics while holding it"),
-    ))
+    Ok(batch.each(&inputs.lhs, None, |input, progress| {
+        join_one(
+            input,
+            args,
+            text.as_ref(),
+            frames.as_ref(),
+            progress,
+            warnings,
+        )
+    }))
 }
 
 fn join_one(
@@ -125,7 +101,7 @@ fn join_one(
     text: Option<&TextIndex>,
     batch: Option<&BatchIndex>,
     progress: &Rows,
-    warnings: &std::sync::Mutex<Vec<String>>,
+    warnings: &Mutex<Vec<String>>,
 ) -> anyhow::Result<FileStats> {
     let dest = args
         .output_dir

@@ -8,6 +8,7 @@
 //! optional JSON render that. Files are reported in parallel on one rayon
 //! pool, which also parses each CSV file's chunks in parallel.
 
+pub mod args;
 pub mod audit;
 pub mod bin_store;
 pub mod bins;
@@ -37,58 +38,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use clap::Args;
-use rayon::prelude::*;
 
-use crate::join::inputs::{Input, expand};
+use crate::batch::Batch;
+use crate::directory::Directory;
+use crate::progress::Rows;
 use crate::table::atomic::AtomicFile;
+use crate::table::inputs::{Input, expand};
+pub use args::{Invocation, ReportArgs, ReportCli};
 use disclosure::Rule;
-
-/// Arguments of `cohortkit report` and `dataset-report`.
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// Glob pattern of the files to report on (quote it so the shell leaves
-    /// it alone).
-    #[arg(long, value_name = "GLOB")]
-    pub input_files: String,
-    /// Where the reports go: DIR/<name>.html, <name> being the file name up
-    /// to its first dot.
-    #[arg(long, value_name = "DIR")]
-    pub output_dir: PathBuf,
-    /// Disclosure control: `current` (counts of 7 or fewer redacted, others
-    /// rounded to 5), `legacy` (dataset-report v0.0.24, for comparing with
-    /// old reports) or `midpoint6`. Default: `current`; `legacy` when run as
-    /// dataset-report.
-    #[arg(long, value_enum, value_name = "RULE")]
-    pub sdc: Option<Rule>,
-    /// Also write DIR/<name>.json with every figure the HTML shows.
-    #[arg(long)]
-    pub json: bool,
-    /// Also write DIR/<name>.csv, the long table output checkers review:
-    /// one row per published figure with the rule applied (split by column
-    /// into <name>-1.csv, <name>-2.csv, ... past 5,000 rows).
-    #[arg(long)]
-    pub csv: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N", value_parser = crate::cli::parse_threads)]
-    pub threads: Option<usize>,
-    /// Print nothing but errors.
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// Name input files in the report relative to this directory (the
-    /// pipeline passes the action's directory).
-    #[arg(long, value_name = "DIR", hide = true)]
-    pub relative_to: Option<PathBuf>,
-}
-
-/// Which name the report was invoked under (it sets the default SDC rule).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Invocation {
-    /// `cohortkit report`: `--sdc current` by default.
-    Cohortkit,
-    /// `dataset-report`: `--sdc legacy` by default.
-    DatasetReport,
-}
 
 /// Runs the report described by the command line.
 pub fn run(args: &ReportArgs, invocation: Invocation) -> anyhow::Result<()> {
@@ -96,6 +53,8 @@ pub fn run(args: &ReportArgs, invocation: Invocation) -> anyhow::Result<()> {
         Invocation::Cohortkit => Rule::Current,
         Invocation::DatasetReport => Rule::Legacy,
     });
+    let directory = &args.directory;
+    let args = &args.relocated();
     let inputs = expand("--input-files", &args.input_files)?;
     let names = report_names(&inputs)?;
     std::fs::create_dir_all(&args.output_dir).with_context(|| {
@@ -104,51 +63,20 @@ pub fn run(args: &ReportArgs, invocation: Invocation) -> anyhow::Result<()> {
             args.output_dir.display()
         )
     })?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .context("cannot start worker threads")?;
-    let progress = crate::progress::Rows::new(crate::progress::bar(
-        inputs.len() as u64,
-        "files",
-        args.quiet,
-    ));
-    let results: Vec<anyhow::Result<String>> = pool.install(|| {
-        // Each file is read in parallel already; a few files at a time
-        // keeps memory bounded however many files and cores there are.
-        let at_once = (rayon::current_num_threads() / 4).max(1);
-        let jobs: Vec<(&Input, &String)> = inputs.iter().zip(&names).collect();
-        jobs.chunks(at_once)
-            .flat_map(|batch| {
-                batch
-                    .par_iter()
-                    .map(|(input, name)| {
-                        let result = report_one(input, name, args, rule, &progress);
-                        progress.file_done();
-                        result
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+    let batch = Batch::new(args.threads, args.quiet)?;
+    // Each file is read in parallel already; a few files at a time keeps
+    // memory bounded however many files and cores there are.
+    let at_once = batch.threads() / 4;
+    let jobs: Vec<(&Input, &String)> = inputs.iter().zip(&names).collect();
+    let outcomes = batch.each(&jobs, Some(at_once), |(input, name), progress| {
+        report_one(input, name, args, rule, directory, progress)
     });
-    progress.finish();
-    let mut failures = Vec::new();
-    for result in results {
-        match result {
-            Ok(line) if !args.quiet => eprintln!("{line}"),
-            Ok(_) => {}
-            Err(e) => failures.push(format!("{e:#}")),
+    if !args.quiet {
+        for line in &outcomes.done {
+            eprintln!("{line}");
         }
     }
-    if !failures.is_empty() {
-        bail!(
-            "{} of {} files failed; no partial output was left:\n  {}",
-            failures.len(),
-            inputs.len(),
-            failures.join("\n  ")
-        );
-    }
-    Ok(())
+    outcomes.check()
 }
 
 /// Each input's report name (its file name up to the first dot), checked
@@ -181,15 +109,13 @@ fn report_one(
     name: &str,
     args: &ReportArgs,
     rule: Rule,
-    progress: &crate::progress::Rows,
+    directory: &Directory,
+    progress: &Rows,
 ) -> anyhow::Result<String> {
     let started = Instant::now();
     let mut profile = profile::profile(&input.path, input.format, &|rows| progress.rows(rows))?;
-    if let Some(base) = &args.relative_to
-        && let Ok(relative) = profile.path.strip_prefix(base)
-    {
-        profile.path = relative.to_path_buf();
-    }
+    // The report names its input as the user did, not by `-C DIR`.
+    profile.path = directory.shown(&profile.path).to_path_buf();
     let generated = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let report = summary::build(&profile, rule, generated);
     let html_path = args.output_dir.join(format!("{name}.html"));

@@ -537,7 +537,10 @@ fn feed(acc: &mut ColumnAcc, array: &dyn Array) -> Result<(), String> {
             let dictionary = array.as_any_dictionary();
             let values = ColumnText::new(dictionary.values().as_ref())?;
             let mut counts = vec![0u64; dictionary.values().len()];
-            for (row, key) in crate::table::dictionary_keys(dictionary).into_iter().enumerate() {
+            for (row, key) in crate::table::dictionary_keys(dictionary)
+                .into_iter()
+                .enumerate()
+            {
                 if array.is_valid(row) {
                     counts[key] += 1;
                 } else {

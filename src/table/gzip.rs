@@ -158,6 +158,15 @@ fn skip_zeros(input: &mut impl BufRead) -> io::Result<()> {
     }
 }
 
+/// Parses a `--compression-level` value for clap (every command that
+/// writes gzip takes one).
+pub fn parse_level(text: &str) -> Result<u32, String> {
+    let level: u32 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    check_level(level)
+}
+
 /// Checks a compression level: libdeflate accepts 0 (stored) to 12 (smallest).
 pub fn check_level(level: u32) -> Result<u32, String> {
     if level <= 12 {

@@ -15,6 +15,7 @@ pub mod error;
 pub mod frame;
 pub mod gzip;
 pub mod gzip_members;
+pub mod inputs;
 pub mod ipc;
 pub mod parquet_file;
 pub mod parquet_types;

@@ -1,0 +1,65 @@
+//! The join's command line: `cohortkit join` and `cohort-joiner`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser};
+
+use crate::batch::parse_threads;
+use crate::directory::Directory;
+use crate::table::gzip;
+
+/// Arguments of `cohortkit join` and `cohort-joiner`.
+#[derive(Debug, Clone, Args)]
+pub struct JoinArgs {
+    /// Glob pattern of the files to join (quote it so the shell leaves it alone).
+    #[arg(long, value_name = "GLOB")]
+    pub lhs: String,
+    /// The per-patient file to join to each lhs file (a path, not a pattern).
+    #[arg(long, value_name = "FILE")]
+    pub rhs: String,
+    /// Where the joined files go; each keeps its lhs file's name and format.
+    #[arg(long, value_name = "DIR", default_value = "output/joined")]
+    pub output_dir: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
+    /// Gzip level for .csv.gz and .dta.gz outputs: 0 (none) to 12 (smallest).
+    #[arg(long, value_name = "N", default_value_t = gzip::DEFAULT_LEVEL, value_parser = gzip::parse_level)]
+    pub compression_level: u32,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Also write per-file match statistics to FILE (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+    #[command(flatten)]
+    pub directory: Directory,
+}
+
+impl JoinArgs {
+    /// The same arguments with every path taken from `-C DIR`.
+    pub fn relocated(&self) -> JoinArgs {
+        let dir = &self.directory;
+        JoinArgs {
+            lhs: dir.pattern(&self.lhs),
+            rhs: dir.path(self.rhs.as_ref()).to_string_lossy().into_owned(),
+            output_dir: dir.path(&self.output_dir),
+            stats: self.stats.as_deref().map(|s| dir.path(s)),
+            directory: Directory::default(),
+            ..self.clone()
+        }
+    }
+}
+
+/// The `cohort-joiner` command line: exactly the join's arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cohort-joiner",
+    version,
+    about = "Left-join cohort files to a per-patient file on patient_id (cohortkit)"
+)]
+pub struct JoinerCli {
+    /// The join's arguments.
+    #[command(flatten)]
+    pub args: JoinArgs,
+}
