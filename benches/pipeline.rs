@@ -7,7 +7,7 @@ use std::path::Path;
 
 use cohortkit::pipeline::metadata;
 use cohortkit::pipeline::outputs::{Level, Level4Check};
-use cohortkit::pipeline::{project, workspace::Workspace, workspace::code_files};
+use cohortkit::pipeline::{validate, workspace::Workspace, workspace::code_files};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn flucats_project() -> std::path::PathBuf {
@@ -33,7 +33,7 @@ fn project_dir() -> tempfile::TempDir {
 
 fn benches(c: &mut Criterion) {
     c.bench_function("check FLUCATS project.yaml", |b| {
-        b.iter(|| project::load(&flucats_project()).unwrap())
+        b.iter(|| validate::load(&flucats_project()).unwrap())
     });
 
     let dir = project_dir();

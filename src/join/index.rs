@@ -9,8 +9,9 @@ use csv::ByteRecord;
 
 use super::key::{DuplicateKey, Key, KeyMap};
 use super::names::KEY;
+use crate::table::batches::BatchSource;
 use crate::table::csv::{CsvSource, write_field};
-use crate::table::frame::{self, BatchSource};
+use crate::table::frame;
 use crate::table::render::ColumnText;
 use crate::table::text::display_text;
 use crate::table::{Format, TableError};

@@ -74,7 +74,7 @@ pub struct DemoArgs {
 /// Runs `cohortkit check`: prints the warnings, and fails with every problem.
 pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
     let path = args.project_dir.join("project.yaml");
-    let (valid, warnings) = project::load(&path)?;
+    let (valid, warnings) = validate::load(&path)?;
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
@@ -92,7 +92,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let project_dir = std::path::absolute(&args.project_dir)
         .with_context(|| format!("cannot resolve {}", args.project_dir.display()))?;
-    let (valid, warnings) = project::load(&project_dir.join("project.yaml"))?;
+    let (valid, warnings) = validate::load(&project_dir.join("project.yaml"))?;
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }

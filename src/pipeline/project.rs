@@ -5,11 +5,9 @@
 //! [`validate`](super::validate).
 
 use std::fmt;
-use std::path::Path;
 
 use super::outputs::{self, Level};
 use super::shell;
-use super::validate::Valid;
 use crate::table::text::python_float;
 use crate::yaml::{self, Entry, Node, Problem, Resolved, Tags};
 
@@ -155,21 +153,6 @@ impl Action {
         levels.dedup();
         levels
     }
-}
-
-/// Reads and checks `path` (a `project.yaml`): returns the valid project and
-/// its warnings, or every problem.
-pub fn load(path: &Path) -> anyhow::Result<(Valid, Vec<Problem>)> {
-    use anyhow::Context;
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the project file {}", path.display()))?;
-    Ok(parse_and_validate(&text)?)
-}
-
-/// Checks project file `text` by every rule of its version, touching
-/// nothing else: the valid project and its warnings, or every problem.
-pub fn parse_and_validate(text: &str) -> Result<(Valid, Vec<Problem>), Problems> {
-    super::validate::validate(parse(text)?)
 }
 
 /// Builds the project model from `text`, checking the rules every version
@@ -571,8 +554,8 @@ mod tests {
 
     #[test]
     fn the_seed_project_parses() {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/flucats/project.yaml");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/reference/flucats/project.yaml");
         let project = parse(&std::fs::read_to_string(path).unwrap()).unwrap();
         assert_eq!(project.version, 3.0);
         assert_eq!(project.actions.len(), 7);
@@ -594,24 +577,5 @@ mod tests {
         assert_eq!(join.outputs[0].pattern, "output/joined/input_20*.csv.gz");
         assert!(project.actions[0].run.is_generate_cohort());
         assert_eq!(project.actions[0].run.tag(), "latest");
-    }
-
-    #[test]
-    fn text_is_checked_by_every_rule_without_files() {
-        let text = "version: 3\nexpectations:\n  population_size: 10\nactions:\n  a:\n    run: python:latest a.py\n    needs: [b]\n    outputs:\n      highly_sensitive:\n        x: output/a.csv\n";
-        let problems = parse_and_validate(text).unwrap_err();
-        assert_eq!(
-            problems.0,
-            [Problem::at(
-                7,
-                "Action `a` references an unknown action in its `needs` list: b"
-            )]
-        );
-        let (valid, warnings) = parse_and_validate(&text.replace("    needs: [b]\n", "")).unwrap();
-        assert_eq!(valid.project.actions.len(), 1);
-        assert!(
-            warnings[0].message.contains("old version (3.0)"),
-            "{warnings:?}"
-        );
     }
 }

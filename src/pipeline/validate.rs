@@ -4,8 +4,9 @@
 //! `generate_cohort` actions may declare.
 
 use std::collections::HashMap;
+use std::path::Path;
 
-use super::project::{Action, Problems, Project, unexpected_parameters};
+use super::project::{Action, Problems, Project, parse, unexpected_parameters};
 use crate::yaml::{Problem, Resolved};
 
 /// The population upstream uses when the version has no expectations.
@@ -21,6 +22,21 @@ pub struct Valid {
     pub project: Project,
     /// The dummy population for `generate_cohort` actions.
     pub population: u64,
+}
+
+/// Reads and checks `path` (a `project.yaml`): returns the valid project and
+/// its warnings, or every problem.
+pub fn load(path: &Path) -> anyhow::Result<(Valid, Vec<Problem>)> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the project file {}", path.display()))?;
+    Ok(parse_and_validate(&text)?)
+}
+
+/// Checks project file `text` by every rule of its version, touching
+/// nothing else: the valid project and its warnings, or every problem.
+pub fn parse_and_validate(text: &str) -> Result<(Valid, Vec<Problem>), Problems> {
+    validate(parse(text)?)
 }
 
 /// Applies the version's rules; returns the valid project and the warnings,
@@ -324,5 +340,29 @@ fn outputs_are_unique(actions: &[Action], problems: &mut Vec<Problem>) {
                 format!("Output path {} is not unique", output.pattern),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_checked_by_every_rule_without_files() {
+        let text = "version: 3\nexpectations:\n  population_size: 10\nactions:\n  a:\n    run: python:latest a.py\n    needs: [b]\n    outputs:\n      highly_sensitive:\n        x: output/a.csv\n";
+        let problems = parse_and_validate(text).unwrap_err();
+        assert_eq!(
+            problems.0,
+            [Problem::at(
+                7,
+                "Action `a` references an unknown action in its `needs` list: b"
+            )]
+        );
+        let (valid, warnings) = parse_and_validate(&text.replace("    needs: [b]\n", "")).unwrap();
+        assert_eq!(valid.project.actions.len(), 1);
+        assert!(
+            warnings[0].message.contains("old version (3.0)"),
+            "{warnings:?}"
+        );
     }
 }

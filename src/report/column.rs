@@ -3,10 +3,10 @@
 //! data, value counts, the numeric distribution and dates by month.
 
 use ahash::AHashMap;
-use serde::Serialize;
 
 use super::cell::{Cell, classify, date_month, is_missing, plain_date};
-use super::kinds::{self, CODE_MINIMUM, Classes, Fit, STRAYS};
+use super::dtype::Dtype;
+use super::kinds::{self, CODE_MINIMUM, Classes, Fit, Kind, STRAYS};
 use super::sketch::{Key, Sketch};
 use super::tally::{FieldTally, Tallied};
 use crate::table::text::{display_text, python_float};
@@ -16,57 +16,6 @@ pub const CATEGORY_LIMIT: usize = 2_000;
 
 /// Integer columns with at most this many distinct values are categories.
 const FEW_DISTINCT: usize = 20;
-
-/// pandas' dtype of a column, and its shallow memory use per row.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Dtype {
-    /// The dtype's name as pandas prints it (`int64`, `object`, ...).
-    pub name: String,
-    /// Bytes per row that `DataFrame.memory_usage()` counts.
-    pub bytes_per_row: u64,
-}
-
-impl Dtype {
-    /// A dtype by name and width.
-    pub fn new(name: &str, bytes_per_row: u64) -> Dtype {
-        Dtype {
-            name: name.to_string(),
-            bytes_per_row,
-        }
-    }
-
-    pub(super) fn is_numeric(&self) -> bool {
-        self.name.starts_with("int")
-            || self.name.starts_with("uint")
-            || self.name.starts_with("float")
-    }
-
-    pub(super) fn is_datetime(&self) -> bool {
-        self.name.starts_with("datetime64")
-    }
-}
-
-/// What a column holds, which decides how the report summarises it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// `patient_id`: only its missing values are reported.
-    Identifier,
-    /// Every value is missing.
-    Empty,
-    /// Fewer than 8 values (perhaps none): under the current and midpoint-6
-    /// rules such a column is not summarised, so that a column with no
-    /// values looks like one with a few.
-    FewValues,
-    /// Two values: 0/1 or False/True.
-    Boolean,
-    /// Dates (`YYYY-MM-DD` or `YYYY-MM` text, or a date type).
-    Date,
-    /// Codes and categories: text, or whole numbers that name things.
-    Category,
-    /// Measurements and other numbers.
-    Numeric,
-}
 
 /// Statistics of one column, gathered value by value; merge the
 /// accumulators of parts of a file with [`ColumnAcc::merge`].

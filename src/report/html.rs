@@ -4,8 +4,8 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::chart::{self, thousands};
-use super::column::Kind;
 use super::disclosure::{MIN_FOR_STATISTICS, Rule};
+use super::kinds::Kind;
 use super::legacy::{count_column, float_column, python_bool};
 use super::statistics::Statistics;
 use super::summary::{ColumnReport, Distinct, Report, Share, Summary};

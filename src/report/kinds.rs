@@ -9,9 +9,33 @@
 //! patients hold them. Every decision compares a total of values with the
 //! threshold, never a single value's count with zero.
 
-use super::column::{Dtype, Kind};
+use serde::Serialize;
+
 use super::disclosure::CURRENT_THRESHOLD;
+use super::dtype::Dtype;
 use super::sketch::Key;
+
+/// What a column holds, which decides how the report summarises it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// `patient_id`: only its missing values are reported.
+    Identifier,
+    /// Every value is missing.
+    Empty,
+    /// Fewer than 8 values (perhaps none): under the current and midpoint-6
+    /// rules such a column is not summarised, so that a column with no
+    /// values looks like one with a few.
+    FewValues,
+    /// Two values: 0/1 or False/True.
+    Boolean,
+    /// Dates (`YYYY-MM-DD` or `YYYY-MM` text, or a date type).
+    Date,
+    /// Codes and categories: text, or whole numbers that name things.
+    Category,
+    /// Measurements and other numbers.
+    Numeric,
+}
 
 /// The most values that may fall outside a column's kind.
 pub const STRAYS: u64 = CURRENT_THRESHOLD;

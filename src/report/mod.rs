@@ -18,6 +18,7 @@ pub mod column;
 pub mod decimal;
 pub mod disclosure;
 pub mod distribution;
+pub mod dtype;
 pub mod exact_sum;
 pub mod extremes;
 pub mod figures;

@@ -20,7 +20,8 @@ use arrow_schema::{DataType, TimeUnit};
 use csv::ByteRecord;
 use rayon::prelude::*;
 
-use super::column::{ColumnAcc, Dtype};
+use super::column::ColumnAcc;
+use super::dtype::Dtype;
 use crate::table::csv::{check_encoding, line_of_offset, unclosed_quote};
 use crate::table::quotes::QuoteScanner;
 use crate::table::render::ColumnText;

@@ -4,11 +4,12 @@
 use serde::Serialize;
 
 use super::audit;
-use super::column::{ColumnProfile, Kind, year_month};
+use super::column::{ColumnProfile, year_month};
 use super::disclosure::{
     CURRENT_THRESHOLD, RANGE_TAIL, Rule, merge_until_publishable, publish_table,
 };
 use super::histogram;
+use super::kinds::Kind;
 use super::kinds::{Domain, ZERO_ONE};
 use super::profile::FileProfile;
 use super::statistics::{self, Statistics};

@@ -8,6 +8,7 @@
 //! [`contain`], so that a malformed file is an error, never a crash.
 
 pub mod atomic;
+pub mod batches;
 pub mod civil;
 pub mod contain;
 pub mod csv;

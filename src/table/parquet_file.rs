@@ -12,7 +12,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::errors::ParquetError;
 use parquet::file::reader::{ChunkReader, Length};
 
-use super::frame::{BatchSource, arrow_error};
+use super::batches::{BatchSource, arrow_error};
 use super::sniff::{self, Kind};
 use super::{TableError, contain, parquet_types};
 

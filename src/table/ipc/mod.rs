@@ -18,9 +18,9 @@ use std::path::Path;
 
 use arrow_ipc::reader::{FileReader, StreamReader};
 
-use super::frame::{BatchSource, arrow_error};
 use super::sniff::{self, Kind};
 use super::{TableError, contain};
+use crate::table::batches::{BatchSource, arrow_error};
 
 /// What panics are contained as, in errors.
 const WHAT: &str = "Arrow IPC file";
