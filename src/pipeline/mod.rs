@@ -15,8 +15,10 @@ pub mod outputs;
 pub mod plan;
 pub mod project;
 pub mod runner;
+pub mod schedule;
 pub mod shell;
 pub mod state;
+pub mod status_text;
 pub mod validate;
 pub mod workspace;
 
@@ -130,7 +132,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     print!("\n{}", runner::summary(&outcomes));
     let failed: Vec<&str> = outcomes
         .iter()
-        .filter(|o| o.status == runner::Status::Failed)
+        .filter(|o| o.verdict == runner::Verdict::Failed)
         .map(|o| o.action.as_str())
         .collect();
     if !failed.is_empty() {

@@ -6,18 +6,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Sender};
+use std::thread::Scope;
 use std::time::{Duration, Instant};
-
-use rayon::prelude::*;
 
 use super::execute::{self, Executor, Job};
 use super::metadata::{self, ActionLog, Manifest, Trailer};
-use super::outputs::{self, Level, Level4Check};
+use super::outputs::{self, Level, Matched};
 use super::project::Action;
-use super::state::{self, LastRun, State};
+use super::schedule::{self, Step};
+use super::state::{self, LastRun, RunState, State};
+use super::status_text::status_text;
 use super::validate::Valid;
 use super::workspace::{self, Workspace};
 
@@ -34,9 +36,9 @@ pub struct Options {
     pub timestamps: bool,
 }
 
-/// How an action's part in the run ended.
+/// How an action's part in this run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub enum Verdict {
     /// Ran, and wrote every declared output.
     Succeeded,
     /// Ran and failed, or could not start.
@@ -50,15 +52,15 @@ pub enum Status {
     NotStarted,
 }
 
-impl Status {
-    /// The status in the summary table.
+impl Verdict {
+    /// The verdict in the summary table.
     pub fn label(self) -> &'static str {
         match self {
-            Status::Succeeded => "succeeded",
-            Status::Failed => "failed",
-            Status::DependencyFailed => "dependency failed",
-            Status::Skipped => "skipped",
-            Status::NotStarted => "not started",
+            Verdict::Succeeded => "succeeded",
+            Verdict::Failed => "failed",
+            Verdict::DependencyFailed => "dependency failed",
+            Verdict::Skipped => "skipped",
+            Verdict::NotStarted => "not started",
         }
     }
 }
@@ -69,7 +71,7 @@ pub struct Outcome {
     /// The action's name.
     pub action: String,
     /// How it ended.
-    pub status: Status,
+    pub verdict: Verdict,
     /// The outcome in words (upstream's status message).
     pub message: String,
     /// Its outputs, sorted.
@@ -85,10 +87,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn not_run(action: &str, status: Status, message: String) -> Outcome {
+    fn not_run(action: &str, verdict: Verdict, message: String) -> Outcome {
         Outcome {
             action: action.to_owned(),
-            status,
+            verdict,
             message,
             outputs: Vec::new(),
             excluded: Vec::new(),
@@ -97,6 +99,52 @@ impl Outcome {
             elapsed: Duration::ZERO,
         }
     }
+}
+
+/// The actions of a run that ended so far, and how many are running.
+#[derive(Default)]
+struct Progress {
+    /// The verdicts of the actions that ended, by index.
+    done: HashMap<usize, Verdict>,
+    /// Their outcomes with their indices, in the order they ended.
+    outcomes: Vec<(usize, Outcome)>,
+    /// Actions running now.
+    running: usize,
+    /// No action starts any more: one failed (without `--continue-on-error`).
+    stop: bool,
+}
+
+impl Progress {
+    /// Records that action `a` ended.
+    fn end(&mut self, a: usize, outcome: Outcome) {
+        self.done.insert(a, outcome.verdict);
+        self.outcomes.push((a, outcome));
+    }
+
+    /// Records that running action `a` ended; a failure stops the run
+    /// unless `continue_on_error`.
+    fn finish(&mut self, a: usize, outcome: Outcome, continue_on_error: bool) {
+        self.running -= 1;
+        if outcome.verdict == Verdict::Failed && !continue_on_error {
+            self.stop = true;
+        }
+        self.end(a, outcome);
+    }
+
+    /// The outcomes in project order, whatever order they ended in.
+    fn into_outcomes(mut self) -> Vec<Outcome> {
+        self.outcomes.sort_by_key(|(a, _)| *a);
+        self.outcomes.into_iter().map(|(_, o)| o).collect()
+    }
+}
+
+/// An action's files after it ran: its outputs (now in the project) and the
+/// other files it wrote.
+struct Collected {
+    /// Its files matched against its declared outputs.
+    matched: Matched,
+    /// New files that are no output.
+    unclaimed: Vec<String>,
 }
 
 /// Everything the actions of one run share.
@@ -150,132 +198,133 @@ impl<'a> Runner<'a> {
         let _ = writeln!(out, "{action}: {message}");
     }
 
-    /// Runs the planned actions (indices into the project's actions).
+    /// Runs the planned actions (indices into the project's actions): starts
+    /// what can start, then waits for a running action to end, until none
+    /// runs; what is left pending was not started.
     pub fn run(&self, planned: &[usize]) -> Vec<Outcome> {
-        let actions = &self.valid.project.actions;
-        let index: HashMap<&str, usize> = actions
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.as_str(), i))
-            .collect();
-        let mut pending: Vec<usize> = planned.to_vec();
-        let mut done: HashMap<usize, Status> = HashMap::new();
-        let mut outcomes = Vec::new();
-        let mut running = 0;
-        let mut stop = false;
-        let (sender, receiver) = mpsc::channel::<(usize, Outcome)>();
-
+        let needs = schedule::planned_needs(&self.valid.project.actions, planned);
+        let mut pending = planned.to_vec();
+        let mut progress = Progress::default();
+        let (sender, receiver) = mpsc::channel();
         std::thread::scope(|scope| {
+            let mut start = |a, executor| self.spawn(scope, sender.clone(), a, executor);
             loop {
-                let mut changed = true;
-                while changed && !stop {
-                    changed = false;
-                    let mut i = 0;
-                    while i < pending.len() {
-                        let a = pending[i];
-                        let needs: Vec<usize> = actions[a]
-                            .needs
-                            .iter()
-                            .filter_map(|(n, _)| index.get(n.as_str()).copied())
-                            .filter(|n| planned.contains(n))
-                            .collect();
-                        let blocked = needs.iter().find_map(|n| {
-                            done.get(n)
-                                .filter(|s| **s != Status::Succeeded)
-                                .map(|s| (*n, *s))
-                        });
-                        let ready = needs
-                            .iter()
-                            .all(|n| done.get(n) == Some(&Status::Succeeded));
-                        let outcome = if let Some((need, status)) = blocked {
-                            let need = &actions[need].id;
-                            Some(if status == Status::Skipped {
-                                Outcome::not_run(
-                                    &actions[a].id,
-                                    Status::Skipped,
-                                    format!("Skipped: it needs {need}, which was skipped"),
-                                )
-                            } else {
-                                Outcome::not_run(
-                                    &actions[a].id,
-                                    Status::DependencyFailed,
-                                    format!("Not started: it needs {need}, which failed"),
-                                )
-                            })
-                        } else if ready && running < self.options.concurrency.max(1) {
-                            match execute::choose(&actions[a]) {
-                                Executor::Unavailable(reason) if self.options.skip_unavailable => {
-                                    Some(Outcome::not_run(
-                                        &actions[a].id,
-                                        Status::Skipped,
-                                        format!("Skipped: {reason}"),
-                                    ))
-                                }
-                                executor => {
-                                    let sender = sender.clone();
-                                    scope.spawn(move || {
-                                        // Always report back, or the loop would wait forever.
-                                        let outcome =
-                                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                                                || self.run_one(&actions[a], &executor),
-                                            ))
-                                            .unwrap_or_else(|_| {
-                                                Outcome::not_run(
-                                                    &actions[a].id,
-                                                    Status::Failed,
-                                                    "cohortkit crashed while running this action"
-                                                        .into(),
-                                                )
-                                            });
-                                        let _ = sender.send((a, outcome));
-                                    });
-                                    running += 1;
-                                    pending.remove(i);
-                                    changed = true;
-                                    continue;
-                                }
-                            }
-                        } else {
-                            None
-                        };
-                        match outcome {
-                            Some(outcome) => {
-                                if outcome.status == Status::Skipped {
-                                    self.say(&outcome.action, &outcome.message);
-                                }
-                                done.insert(a, outcome.status);
-                                outcomes.push(outcome);
-                                pending.remove(i);
-                                changed = true;
-                            }
-                            None => i += 1,
-                        }
-                    }
-                }
-                if running == 0 {
+                self.advance_pending(&mut pending, &mut progress, &needs, &mut start);
+                if progress.running == 0 {
                     break;
                 }
                 let (a, outcome) = receiver.recv().expect("a running action reports back");
-                running -= 1;
-                if outcome.status == Status::Failed && !self.options.continue_on_error {
-                    stop = true;
-                }
-                done.insert(a, outcome.status);
-                outcomes.push(outcome);
+                progress.finish(a, outcome, self.options.continue_on_error);
             }
         });
         // Only empty directories are left; a failure to remove them is harmless.
         let _ = std::fs::remove_dir(work_root(&self.project_dir));
         for a in pending {
-            outcomes.push(Outcome::not_run(
-                &actions[a].id,
-                Status::NotStarted,
-                "Not started: an earlier action failed (use --continue-on-error to run what can run)".into(),
-            ));
+            progress.end(a, self.not_started(a));
         }
-        // In project order, whatever order they finished in.
-        outcomes.sort_by_key(|o| index.get(o.action.as_str()).copied());
-        outcomes
+        progress.into_outcomes()
+    }
+
+    /// Passes over the pending actions, in order, moving each on by
+    /// [`Runner::advance`], until a pass moves none (no pass once the run
+    /// has stopped).
+    fn advance_pending(
+        &self,
+        pending: &mut Vec<usize>,
+        progress: &mut Progress,
+        needs: &HashMap<usize, Vec<usize>>,
+        start: &mut impl FnMut(usize, Executor),
+    ) {
+        let mut moved = !progress.stop;
+        while moved {
+            let before = pending.len();
+            pending.retain(|&a| !self.advance(a, progress, &needs[&a], start));
+            moved = pending.len() < before;
+        }
+    }
+
+    /// Takes the [`schedule::step`] of pending action `a`: starts it with
+    /// `start`, or ends it when it cannot run; returns whether it did either.
+    fn advance(
+        &self,
+        a: usize,
+        progress: &mut Progress,
+        needs: &[usize],
+        start: &mut impl FnMut(usize, Executor),
+    ) -> bool {
+        let actions = &self.valid.project.actions;
+        let id = &actions[a].id;
+        let step = schedule::step(
+            needs,
+            &progress.done,
+            progress.running,
+            self.options.concurrency,
+        );
+        let outcome = match step {
+            Step::Wait => return false,
+            Step::Skip { need } => Outcome::not_run(
+                id,
+                Verdict::Skipped,
+                format!("Skipped: it needs {}, which was skipped", actions[need].id),
+            ),
+            Step::Blocked { need } => Outcome::not_run(
+                id,
+                Verdict::DependencyFailed,
+                format!("Not started: it needs {}, which failed", actions[need].id),
+            ),
+            Step::Start => match execute::choose(&actions[a]) {
+                Executor::Unavailable(reason) if self.options.skip_unavailable => {
+                    Outcome::not_run(id, Verdict::Skipped, format!("Skipped: {reason}"))
+                }
+                executor => {
+                    start(a, executor);
+                    progress.running += 1;
+                    return true;
+                }
+            },
+        };
+        if outcome.verdict == Verdict::Skipped {
+            self.say(&outcome.action, &outcome.message);
+        }
+        progress.end(a, outcome);
+        true
+    }
+
+    /// The outcome of action `a`, left pending when the run stopped.
+    fn not_started(&self, a: usize) -> Outcome {
+        Outcome::not_run(
+            &self.valid.project.actions[a].id,
+            Verdict::NotStarted,
+            "Not started: an earlier action failed (use --continue-on-error to run what can run)"
+                .into(),
+        )
+    }
+
+    /// Runs action `a` on a thread of `scope`, which sends its outcome back.
+    fn spawn<'scope, 'env>(
+        &'env self,
+        scope: &'scope Scope<'scope, 'env>,
+        sender: Sender<(usize, Outcome)>,
+        a: usize,
+        executor: Executor,
+    ) {
+        scope.spawn(move || {
+            let outcome = self.run_caught(&self.valid.project.actions[a], &executor);
+            let _ = sender.send((a, outcome));
+        });
+    }
+
+    /// [`Runner::run_one`], with a panic turned into a failed outcome: the
+    /// run always hears back, or it would wait forever.
+    fn run_caught(&self, action: &Action, executor: &Executor) -> Outcome {
+        std::panic::catch_unwind(AssertUnwindSafe(|| self.run_one(action, executor)))
+            .unwrap_or_else(|_| {
+                Outcome::not_run(
+                    &action.id,
+                    Verdict::Failed,
+                    "cohortkit crashed while running this action".into(),
+                )
+            })
     }
 
     /// Runs one action from start to finish; never panics on I/O errors.
@@ -287,7 +336,7 @@ impl<'a> Runner<'a> {
             Ok(outcome) => outcome,
             Err(error) => {
                 self.finish_state(action, false, &[]);
-                Outcome::not_run(&action.id, Status::Failed, format!("{error:#}"))
+                Outcome::not_run(&action.id, Verdict::Failed, format!("{error:#}"))
             }
         };
         outcome.started = Some(started);
@@ -301,119 +350,115 @@ impl<'a> Runner<'a> {
         outcome
     }
 
+    /// Runs the action in its own directory, brings its outputs into the
+    /// project and records the run in the manifest, its log and the state.
     fn execute(&self, action: &Action, executor: &Executor) -> anyhow::Result<Outcome> {
         let created_at = metadata::now();
         self.start_state(action, &created_at)?;
-        let files = self.files_for(action);
-        let ws = Workspace::create(
-            &work_root(&self.project_dir),
-            &action.id,
-            &self.project_dir,
-            &files,
-        )?;
+        let ws = self.workspace(action)?;
         let log = ActionLog::create(&self.project_dir, &action.id)?;
-        self.say(&action.id, "Executing");
-        let job = Job {
-            action,
-            population: self.valid.population,
-            dir: ws.dir(),
-            log: &log,
-        };
-        let finished = execute::run(executor, &job);
-
-        // Outputs: every file in the directory matching a pattern.
-        let mut found: BTreeMap<String, Level> = BTreeMap::new();
-        let mut unmatched_patterns = Vec::new();
-        let all_files = ws.files()?;
-        for output in &action.outputs {
-            let mut any = false;
-            for file in all_files
-                .iter()
-                .filter(|f| outputs::matches(&output.pattern, f))
-            {
-                found.insert(file.clone(), output.level);
-                any = true;
-            }
-            if !any {
-                unmatched_patterns.push(output.pattern.clone());
-            }
-        }
-        found.extend(execute::report_companions(executor, &found, &all_files));
-        let unmatched: Vec<String> = ws
-            .new_files()?
-            .into_iter()
-            .filter(|f| !found.contains_key(f))
-            .collect();
-        for file in found.keys() {
-            ws.move_out(file, &self.project_dir)?;
-        }
-        drop(ws);
-
-        let succeeded = finished.exit_code == 0 && unmatched_patterns.is_empty();
-        let (message, hint) = if finished.exit_code != 0 {
-            let message = match executor {
-                Executor::Unavailable(reason) => reason.clone(),
-                _ => "Job exited with an error".into(),
-            };
-            (message, None)
-        } else if !unmatched_patterns.is_empty() {
-            let message = format!(
-                "No outputs found matching patterns:\n - {}",
-                unmatched_patterns.join("\n - ")
-            );
-            let hint = (!unmatched.is_empty()).then(|| {
-                format!(
-                    "Did you mean to match one of these files instead?\n - {}",
-                    unmatched.join("\n - ")
-                )
-            });
-            (message, hint)
-        } else {
-            ("Completed successfully".into(), None)
-        };
-
-        let records = self.describe(action, &found)?;
-        let excluded: Vec<(String, String)> = records
-            .iter()
-            .filter_map(|(f, r)| r.message.clone().map(|m| (f.clone(), m)))
-            .collect();
-        let outputs: Vec<(String, Level)> = found.into_iter().collect();
-        self.manifest
-            .lock()
-            .expect("no panics while recording")
-            .record(&self.project_dir, &action.id, records)?;
+        let finished = self.run_job(action, executor, &ws, &log);
+        let collected = self.collect(ws, action, executor)?;
+        let exited_with_error = finished.exit_code != 0;
+        let succeeded = !exited_with_error && collected.matched.unmatched_patterns.is_empty();
+        let ending = status_text(
+            finished.exit_code,
+            unavailable_reason(executor),
+            &collected.matched.unmatched_patterns,
+            &collected.unclaimed,
+        );
+        let excluded = self.record_outputs(action, &collected.matched.found)?;
+        let outputs: Vec<(String, Level)> = collected.matched.found.into_iter().collect();
         let tail = log.finish(&Trailer {
             command: finished.command,
             exit_code: finished.exit_code,
             created_at,
             completed_at: metadata::now(),
-            status_message: message.clone(),
-            hint: hint.clone(),
+            status_message: ending.message.clone(),
+            hint: ending.hint.clone(),
             outputs: outputs.clone(),
             excluded: excluded.clone(),
         })?;
         self.finish_state(action, succeeded, &outputs);
         Ok(Outcome {
             action: action.id.clone(),
-            status: if succeeded {
-                Status::Succeeded
+            verdict: if succeeded {
+                Verdict::Succeeded
             } else {
-                Status::Failed
+                Verdict::Failed
             },
-            message: match &hint {
-                Some(hint) => format!("{message}\n\n{hint}"),
-                None => message,
-            },
+            message: ending.joined(),
             outputs,
             excluded,
-            tail: if finished.exit_code != 0 {
-                tail
-            } else {
-                Vec::new()
-            },
+            tail: if exited_with_error { tail } else { Vec::new() },
             started: None,
             elapsed: Duration::ZERO,
         })
+    }
+
+    /// Runs the action's command in its directory, writing to its log.
+    fn run_job(
+        &self,
+        action: &Action,
+        executor: &Executor,
+        ws: &Workspace,
+        log: &ActionLog,
+    ) -> execute::Finished {
+        self.say(&action.id, "Executing");
+        let job = Job {
+            action,
+            population: self.valid.population,
+            dir: ws.dir(),
+            log,
+        };
+        execute::run(executor, &job)
+    }
+
+    /// Records the action's outputs (now in the project) in the manifest;
+    /// returns those that would not be released, with why.
+    fn record_outputs(
+        &self,
+        action: &Action,
+        found: &BTreeMap<String, Level>,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let records = outputs::records(&self.project_dir, &action.id, found)?;
+        let excluded = outputs::excluded(&records);
+        self.manifest
+            .lock()
+            .expect("no panics while recording")
+            .record(&self.project_dir, &action.id, records)?;
+        Ok(excluded)
+    }
+
+    /// The action's own directory, holding the project's code files and the
+    /// recorded outputs of its needs.
+    fn workspace(&self, action: &Action) -> anyhow::Result<Workspace> {
+        Workspace::create(
+            &work_root(&self.project_dir),
+            &action.id,
+            &self.project_dir,
+            &self.files_for(action),
+        )
+    }
+
+    /// Matches the files in the action's directory against its outputs
+    /// (with a report's companions), moves the outputs into the project and
+    /// removes the directory.
+    fn collect(
+        &self,
+        ws: Workspace,
+        action: &Action,
+        executor: &Executor,
+    ) -> anyhow::Result<Collected> {
+        let files = ws.files()?;
+        let mut matched = outputs::match_outputs(&action.outputs, &files);
+        let companions = execute::report_companions(executor, &matched.found, &files);
+        matched.found.extend(companions);
+        let unclaimed = matched.unclaimed(ws.new_files()?);
+        for file in matched.found.keys() {
+            ws.move_out(file, &self.project_dir)?;
+        }
+        Ok(Collected { matched, unclaimed })
     }
 
     /// The project's code files plus the recorded outputs of the needs.
@@ -430,35 +475,12 @@ impl<'a> Runner<'a> {
         files
     }
 
-    /// The manifest records of the outputs (hashed in parallel), with the
-    /// `moderately_sensitive` checks.
-    fn describe(
-        &self,
-        action: &Action,
-        found: &BTreeMap<String, Level>,
-    ) -> anyhow::Result<Vec<(String, metadata::OutputRecord)>> {
-        found
-            .par_iter()
-            .map(|(file, level)| {
-                let path = self.project_dir.join(file);
-                let check = if *level == Level::ModeratelySensitive {
-                    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                    outputs::check_level4(file, &path, size)
-                } else {
-                    Level4Check::default()
-                };
-                let record = metadata::describe(&path, *level, &action.id, &check)?;
-                Ok((file.clone(), record))
-            })
-            .collect()
-    }
-
     fn start_state(&self, action: &Action, created_at: &str) -> anyhow::Result<()> {
         let mut state = self.state.lock().expect("no panics while recording");
         state.actions.insert(
             action.id.clone(),
             LastRun {
-                status: state::Status::Running,
+                status: RunState::Running,
                 started_at: created_at.to_owned(),
                 completed_at: None,
                 outputs: BTreeMap::new(),
@@ -471,9 +493,9 @@ impl<'a> Runner<'a> {
         let mut state = self.state.lock().expect("no panics while recording");
         if let Some(run) = state.actions.get_mut(&action.id) {
             run.status = if succeeded {
-                state::Status::Succeeded
+                RunState::Succeeded
             } else {
-                state::Status::Failed
+                RunState::Failed
             };
             run.completed_at = Some(metadata::now());
             run.outputs = outputs.iter().cloned().collect();
@@ -481,6 +503,14 @@ impl<'a> Runner<'a> {
         if let Err(error) = state.save(&self.project_dir) {
             self.say(&action.id, &format!("warning: {error:#}"));
         }
+    }
+}
+
+/// Why nothing here can run the action, when that is so.
+fn unavailable_reason(executor: &Executor) -> Option<&str> {
+    match executor {
+        Executor::Unavailable(reason) => Some(reason),
+        _ => None,
     }
 }
 
@@ -494,66 +524,128 @@ fn work_root(project_dir: &Path) -> PathBuf {
 pub fn summary(outcomes: &[Outcome]) -> String {
     let mut shown: Vec<&Outcome> = outcomes
         .iter()
-        .filter(|o| !matches!(o.status, Status::DependencyFailed | Status::NotStarted))
+        .filter(|o| !matches!(o.verdict, Verdict::DependencyFailed | Verdict::NotStarted))
         .collect();
-    shown.sort_by_key(|o| (o.status == Status::Failed, o.started));
-    let mut text = String::new();
-    for o in shown {
-        text.push_str(&format!("=> {}\n", o.action));
-        for line in o.message.lines() {
-            if !line.is_empty() {
-                text.push_str("   ");
-            }
-            text.push_str(line);
-            text.push('\n');
+    shown.sort_by_key(|o| (o.verdict == Verdict::Failed, o.started));
+    let mut text: String = shown.into_iter().map(summary_block).collect();
+    text.push_str(&summary_table(outcomes));
+    text
+}
+
+/// One action's block of the summary: its message, log, outputs, the
+/// outputs that would not be released and the end of a failed log.
+fn summary_block(o: &Outcome) -> String {
+    let mut text = format!("=> {}\n", o.action);
+    for line in o.message.lines() {
+        if !line.is_empty() {
+            text.push_str("   ");
         }
-        text.push('\n');
-        if o.status != Status::Skipped {
-            text.push_str(&format!("   log file: metadata/{}.log\n", o.action));
-            text.push_str("   outputs:\n");
-            let rows: Vec<(String, String)> = o
-                .outputs
-                .iter()
-                .map(|(f, l)| (f.clone(), l.to_string()))
-                .collect();
-            text.push_str(&metadata::tabulate(&rows, "  - ", 5, "(no outputs)"));
-            text.push('\n');
-        }
-        if !o.excluded.is_empty() {
-            text.push_str("   invalid moderately_sensitive outputs:\n");
-            text.push_str(&metadata::tabulate(&o.excluded, "  - ", 5, ""));
-            text.push('\n');
-        }
-        if !o.tail.is_empty() {
-            let truncated = o.tail.len() >= metadata::TAIL_LINES;
-            text.push_str(&format!(
-                "\n   logs{}:\n\n",
-                if truncated { " (truncated)" } else { "" }
-            ));
-            for line in &o.tail {
-                text.push_str(&format!("     {line}\n"));
-            }
-        }
+        text.push_str(line);
         text.push('\n');
     }
+    text.push('\n');
+    if o.verdict != Verdict::Skipped {
+        text.push_str(&format!("   log file: metadata/{}.log\n", o.action));
+        text.push_str("   outputs:\n");
+        let rows: Vec<(String, String)> = o
+            .outputs
+            .iter()
+            .map(|(f, l)| (f.clone(), l.to_string()))
+            .collect();
+        text.push_str(&metadata::tabulate(&rows, "  - ", 5, "(no outputs)"));
+        text.push('\n');
+    }
+    if !o.excluded.is_empty() {
+        text.push_str("   invalid moderately_sensitive outputs:\n");
+        text.push_str(&metadata::tabulate(&o.excluded, "  - ", 5, ""));
+        text.push('\n');
+    }
+    if !o.tail.is_empty() {
+        let truncated = o.tail.len() >= metadata::TAIL_LINES;
+        text.push_str(&format!(
+            "\n   logs{}:\n\n",
+            if truncated { " (truncated)" } else { "" }
+        ));
+        for line in &o.tail {
+            text.push_str(&format!("     {line}\n"));
+        }
+    }
+    text.push('\n');
+    text
+}
+
+/// The summary's table: every planned action, its verdict, time and
+/// number of outputs.
+fn summary_table(outcomes: &[Outcome]) -> String {
     let width = outcomes
         .iter()
         .map(|o| o.action.len())
         .max()
         .unwrap_or(0)
         .max("action".len());
-    text.push_str(&format!(
+    let mut text = format!(
         "{:<width$}  {:<17}  {:>8}  outputs\n",
         "action", "status", "time"
-    ));
+    );
     for o in outcomes {
         text.push_str(&format!(
             "{:<width$}  {:<17}  {:>7.1}s  {}\n",
             o.action,
-            o.status.label(),
+            o.verdict.label(),
             o.elapsed.as_secs_f64(),
             o.outputs.len()
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(action: &str, verdict: Verdict, message: &str, started: u64) -> Outcome {
+        Outcome {
+            started: Some(Duration::from_secs(started)),
+            elapsed: Duration::from_millis(1500),
+            ..Outcome::not_run(action, verdict, message.into())
+        }
+    }
+
+    #[test]
+    fn the_summary_puts_failures_last_and_leaves_out_their_dependants() {
+        let mut failed = outcome("b", Verdict::Failed, "Job exited with an error", 0);
+        failed.tail = vec!["Traceback".into()];
+        let mut ok = outcome("a", Verdict::Succeeded, "Completed successfully", 1);
+        ok.outputs = vec![("output/a.csv".into(), Level::HighlySensitive)];
+        let outcomes = [
+            ok,
+            failed,
+            outcome(
+                "c",
+                Verdict::DependencyFailed,
+                "Not started: it needs b, which failed",
+                2,
+            ),
+            outcome("d", Verdict::Skipped, "Skipped: no R here", 3),
+        ];
+        let text = summary(&outcomes);
+        let blocks: Vec<&str> = text.lines().filter(|l| l.starts_with("=> ")).collect();
+        assert_eq!(blocks, ["=> a", "=> d", "=> b"]);
+        assert!(text.contains("=> d\n   Skipped: no R here\n\n\n"), "{text}");
+        assert!(
+            text.contains("   log file: metadata/b.log\n   outputs:\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n   logs:\n\n     Traceback\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "action  status                 time  outputs\n\
+                 a       succeeded              1.5s  1\n\
+                 b       failed                 1.5s  0\n\
+                 c       dependency failed      1.5s  0\n\
+                 d       skipped                1.5s  0\n"
+            ),
+            "{text}"
+        );
+    }
 }

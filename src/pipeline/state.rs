@@ -12,10 +12,11 @@ use super::outputs::Level;
 /// Where cohortkit keeps its own files inside a project's `metadata/`.
 pub const PRIVATE_DIR: &str = "metadata/.cohortkit";
 
-/// How an action's last run ended.
+/// What is recorded of an action's last run: how it ended, or that it is
+/// still running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub enum RunState {
     /// Started and not finished: the run was killed if cohortkit is not running.
     Running,
     /// Finished with every declared output present.
@@ -30,7 +31,7 @@ pub enum Status {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LastRun {
     /// How it ended.
-    pub status: Status,
+    pub status: RunState,
     /// When it started (RFC 3339).
     pub started_at: String,
     /// When it finished (RFC 3339).
@@ -80,8 +81,8 @@ impl State {
     pub fn cancel_interrupted(&mut self) -> Vec<String> {
         let mut cancelled = Vec::new();
         for (name, run) in &mut self.actions {
-            if run.status == Status::Running {
-                run.status = Status::Cancelled;
+            if run.status == RunState::Running {
+                run.status = RunState::Cancelled;
                 cancelled.push(name.clone());
             }
         }
@@ -92,7 +93,7 @@ impl State {
     /// still in the project.
     pub fn reusable(&self, action: &str, project_dir: &Path) -> bool {
         self.actions.get(action).is_some_and(|run| {
-            run.status == Status::Succeeded
+            run.status == RunState::Succeeded
                 && run.outputs.keys().all(|f| project_dir.join(f).is_file())
         })
     }
@@ -186,7 +187,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    fn run(status: Status, outputs: &[&str]) -> LastRun {
+    fn run(status: RunState, outputs: &[&str]) -> LastRun {
         LastRun {
             status,
             started_at: "2024-01-01T00:00:00Z".into(),
@@ -206,22 +207,22 @@ mod tests {
         let mut state = State::default();
         state
             .actions
-            .insert("ok".into(), run(Status::Succeeded, &["output/a.csv"]));
+            .insert("ok".into(), run(RunState::Succeeded, &["output/a.csv"]));
         state
             .actions
-            .insert("gone".into(), run(Status::Succeeded, &["output/b.csv"]));
+            .insert("gone".into(), run(RunState::Succeeded, &["output/b.csv"]));
         state
             .actions
-            .insert("failed".into(), run(Status::Failed, &["output/a.csv"]));
+            .insert("failed".into(), run(RunState::Failed, &["output/a.csv"]));
         state
             .actions
-            .insert("killed".into(), run(Status::Running, &[]));
+            .insert("killed".into(), run(RunState::Running, &[]));
         state.save(dir.path()).unwrap();
 
         let mut loaded = State::load(dir.path()).unwrap();
         assert_eq!(loaded, state);
         assert_eq!(loaded.cancel_interrupted(), ["killed"]);
-        assert_eq!(loaded.actions["killed"].status, Status::Cancelled);
+        assert_eq!(loaded.actions["killed"].status, RunState::Cancelled);
         assert!(loaded.reusable("ok", dir.path()));
         assert!(!loaded.reusable("gone", dir.path()));
         assert!(!loaded.reusable("failed", dir.path()));
