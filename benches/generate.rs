@@ -7,18 +7,18 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use cohortkit::dummy::chunk::{self, FileKey};
 use cohortkit::dummy::dates::Day;
-use cohortkit::dummy::generate::{self, CHUNK_ROWS, Job, Settings};
+use cohortkit::dummy::generate::{self, CHUNK_ROWS, OutputFile, Settings};
 use cohortkit::dummy::ids::Ids;
-use cohortkit::dummy::plan::Plan;
+use cohortkit::dummy::plan::DrawPlan;
 use cohortkit::dummy::render;
 use cohortkit::dummy::schema::Schema;
 use cohortkit::table::Format;
 
-fn weekly_plan(population: u64) -> Plan {
+fn weekly_plan(population: u64) -> DrawPlan {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/flucats/analysis/study_definition.schema.yaml");
     let schema = Schema::load(&path).expect("bundled schema");
-    Plan::new(&schema, population, Day::parse_iso("2026-11-24").unwrap()).unwrap()
+    DrawPlan::new(&schema, population, Day::parse_iso("2026-11-24").unwrap()).unwrap()
 }
 
 fn chunks(c: &mut Criterion) {
@@ -60,7 +60,7 @@ fn whole_file(c: &mut Criterion) {
     let mut group = c.benchmark_group("weekly_file_100k");
     group.sample_size(10);
     for format in [Format::CsvGz, Format::Csv, Format::Feather] {
-        let job = Job {
+        let job = OutputFile {
             path: dir.path().join(format!("input{}", format.extension())),
             format,
             date: Day::parse_iso("2020-03-01"),

@@ -7,7 +7,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Exp1, StandardNormal};
 
 use super::ids::Ids;
-use super::plan::{DatePlan, Draw, Plan, RowsMissing};
+use super::plan::{DatePlan, Draw, DrawPlan, RowsMissing};
 use super::random::{Stream, choose_exactly, share, stream};
 
 /// Marks an empty date.
@@ -65,7 +65,7 @@ pub struct FileKey {
 }
 
 /// Draws chunk number `index` (rows `start..start + len`) of a file.
-pub fn draw(plan: &Plan, ids: &Ids, key: FileKey, index: u64, start: u64, len: usize) -> Chunk {
+pub fn draw(plan: &DrawPlan, ids: &Ids, key: FileKey, index: u64, start: u64, len: usize) -> Chunk {
     let mut columns: Vec<Option<Cells>> = (0..plan.columns.len()).map(|_| None).collect();
     let mut missing = vec![false; len];
     for &c in &plan.draw_order {

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use super::chunk::{self, FileKey};
 use super::dates::Day;
 use super::ids::Ids;
-use super::plan::Plan;
+use super::plan::DrawPlan;
 use super::random::{combine, hash_text};
 use super::render;
 use crate::progress::Rows;
@@ -28,7 +28,7 @@ pub const CHUNK_ROWS: u64 = 8_192;
 
 /// One output file.
 #[derive(Debug, Clone)]
-pub struct Job {
+pub struct OutputFile {
     /// Where it goes.
     pub path: PathBuf,
     /// Its format.
@@ -65,9 +65,9 @@ pub fn output_path(dir: &Path, stem: &str, date: Option<Day>, format: Format) ->
 
 /// Writes one study's file for `job`. Returns warnings (Stata renames).
 pub fn write(
-    plan: &Plan,
+    plan: &DrawPlan,
     study: &str,
-    job: &Job,
+    job: &OutputFile,
     settings: Settings,
     progress: &Rows,
 ) -> anyhow::Result<Vec<String>> {
@@ -168,7 +168,7 @@ fn write_texts(
 
 /// Copies a user's dummy data file to `job`'s path (upstream's
 /// `--dummy-data-file`), after checking it has the job's format.
-pub fn copy_dummy(source: &Path, job: &Job) -> anyhow::Result<()> {
+pub fn copy_dummy(source: &Path, job: &OutputFile) -> anyhow::Result<()> {
     if Format::from_path(source) != Some(job.format) {
         anyhow::bail!(
             "Expected dummy data file with extension {}; got {}",

@@ -26,8 +26,8 @@ use crate::table::Format;
 pub use args::{GenerateArgs, GenerateCli, SchemaArgs};
 use args::{ImportArgs, SchemaCommand, parse_day};
 use dates::Day;
-use generate::{Job, Settings};
-use plan::Plan;
+use generate::{OutputFile, Settings};
+use plan::DrawPlan;
 use schema::Schema;
 
 /// The seed used when none is given: every run, and so every action of a
@@ -60,11 +60,11 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         .map(|s| {
             s.schema
                 .as_ref()
-                .map(|schema| Plan::new(schema, args.population, today))
+                .map(|schema| DrawPlan::new(schema, args.population, today))
                 .transpose()
                 .with_context(|| format!("study {}", s.name))
         })
-        .collect::<anyhow::Result<Vec<Option<Plan>>>>()?;
+        .collect::<anyhow::Result<Vec<Option<DrawPlan>>>>()?;
     let (jobs, skipped) = jobs(args, &studies, &dates)?;
     let settings = Settings {
         seed: args.seed,
@@ -90,7 +90,7 @@ fn jobs(
     args: &GenerateArgs,
     studies: &[Study],
     dates: &[Option<Day>],
-) -> anyhow::Result<(Vec<(usize, Job)>, usize)> {
+) -> anyhow::Result<(Vec<(usize, OutputFile)>, usize)> {
     let (dir, format, fixed_stem) = match args.output_file.as_deref().map(|f| args.at(f)) {
         Some(file) => {
             let format = Format::from_path(&file)
@@ -105,7 +105,7 @@ fn jobs(
         }
         None => (args.at(&args.output_dir), args.output_format, None),
     };
-    let mut jobs: Vec<(usize, Job)> = Vec::new();
+    let mut jobs: Vec<(usize, OutputFile)> = Vec::new();
     let mut skipped = 0;
     for (s, study) in studies.iter().enumerate() {
         let stem = fixed_stem
@@ -117,7 +117,7 @@ fn jobs(
                 skipped += 1;
                 continue;
             }
-            jobs.push((s, Job { path, format, date }));
+            jobs.push((s, OutputFile { path, format, date }));
         }
     }
     if !dir.as_os_str().is_empty() {

@@ -14,7 +14,7 @@ use crate::table::text::write_python_float;
 
 /// Everything needed to draw one study's rows, whatever the file.
 #[derive(Debug)]
-pub struct Plan {
+pub struct DrawPlan {
     /// Column names in output order.
     pub names: Vec<String>,
     /// How each column (output order) is drawn.
@@ -223,10 +223,10 @@ pub fn age_probabilities() -> Vec<f64> {
     p
 }
 
-impl Plan {
+impl DrawPlan {
     /// Prepares `schema` for files of `population` rows (at most
     /// [`MAX_POPULATION`]), with `today` for `today` bounds.
-    pub fn new(schema: &Schema, population: u64, today: Day) -> Result<Plan, PlanError> {
+    pub fn new(schema: &Schema, population: u64, today: Day) -> Result<DrawPlan, PlanError> {
         if population > MAX_POPULATION {
             return Err(PlanError::Population(population));
         }
@@ -259,7 +259,7 @@ impl Plan {
             .filter(|&i| leads(&columns[i]))
             .chain((0..columns.len()).filter(|&i| !leads(&columns[i])))
             .collect();
-        Ok(Plan {
+        Ok(DrawPlan {
             names: schema.columns.iter().map(|c| c.name.clone()).collect(),
             columns,
             draw_order,

@@ -13,20 +13,20 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use super::chunk::{Cells, Chunk, NO_DATE, NO_LABEL};
 use super::dates::{DateFormat, Day};
-use super::plan::{Draw, Fixed, Plan};
+use super::plan::{Draw, DrawPlan, Fixed};
 use super::schema::TextKind;
 use crate::table::csv::write_record;
 use crate::table::text::write_python_float;
 
 /// The header row.
-pub fn header(plan: &Plan) -> Vec<u8> {
+pub fn header(plan: &DrawPlan) -> Vec<u8> {
     let mut out = Vec::new();
     write_record(&mut out, plan.names.iter().map(|n| n.as_bytes()), false);
     out
 }
 
 /// Appends the chunk's rows as CSV lines.
-pub fn csv(plan: &Plan, chunk: &Chunk, out: &mut Vec<u8>) {
+pub fn csv(plan: &DrawPlan, chunk: &Chunk, out: &mut Vec<u8>) {
     let fixed: Vec<Option<Vec<u8>>> = plan
         .columns
         .iter()
@@ -76,7 +76,7 @@ pub fn csv(plan: &Plan, chunk: &Chunk, out: &mut Vec<u8>) {
 /// The Arrow schema of the plan's files: ids and ints `int64`, flags `bool`,
 /// floats `double`, dates `timestamp[ns]`, categories and codes
 /// dictionary-encoded strings, strings `utf8`.
-pub fn arrow_schema(plan: &Plan) -> SchemaRef {
+pub fn arrow_schema(plan: &DrawPlan) -> SchemaRef {
     let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
     let fields: Vec<Field> = plan
         .names
@@ -110,7 +110,7 @@ pub fn arrow_schema(plan: &Plan) -> SchemaRef {
 
 /// The dictionary values of each text column (shared by every batch, as
 /// the Arrow IPC file format requires).
-pub fn dictionaries(plan: &Plan) -> Vec<Option<ArrayRef>> {
+pub fn dictionaries(plan: &DrawPlan) -> Vec<Option<ArrayRef>> {
     plan.columns
         .iter()
         .map(|c| match &c.draw {
@@ -130,7 +130,7 @@ pub fn dictionaries(plan: &Plan) -> Vec<Option<ArrayRef>> {
 
 /// The chunk as a record batch of `schema` (from [`arrow_schema`]).
 pub fn batch(
-    plan: &Plan,
+    plan: &DrawPlan,
     chunk: &Chunk,
     schema: &SchemaRef,
     dictionaries: &[Option<ArrayRef>],

@@ -7,7 +7,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
 use csv::ByteRecord;
 
-use super::key::{DuplicateKey, Key, KeyMap};
+use super::key::{DuplicateKey, KeyMap, PatientKey};
 use super::names::KEY;
 use crate::table::batches::BatchSource;
 use crate::table::csv::{CsvSource, write_field};
@@ -44,7 +44,7 @@ impl TextIndex {
         let mut record = ByteRecord::new();
         while source.read_record(&mut record)? {
             let fields = record.iter().enumerate().filter(|(i, _)| *i != key_index);
-            let key = Key::parse(&record[key_index]);
+            let key = PatientKey::parse(&record[key_index]);
             index.push(key, source.line(), fields.map(|(_, f)| f), path, "lines")?;
         }
         index.arena.shrink_to_fit();
@@ -69,7 +69,7 @@ impl TextIndex {
                     .write(row, cell)
                     .map_err(|m| cell_error(path, &names[i], row, m))?;
             }
-            let key = Key::parse(&cells[key_index]);
+            let key = PatientKey::parse(&cells[key_index]);
             let fields = cells.iter().enumerate().filter(|(i, _)| *i != key_index);
             index.push(
                 key,
@@ -95,7 +95,7 @@ impl TextIndex {
 
     fn push<'a>(
         &mut self,
-        key: Option<Key>,
+        key: Option<PatientKey>,
         line: u64,
         fields: impl Iterator<Item = &'a [u8]>,
         path: &Path,
@@ -169,7 +169,7 @@ impl BatchIndex {
     }
 
     /// The rhs row with id `key`.
-    pub fn row(&self, key: &Key) -> Option<u32> {
+    pub fn row(&self, key: &PatientKey) -> Option<u32> {
         self.keys.get(key)
     }
 }
@@ -177,10 +177,14 @@ impl BatchIndex {
 /// The id in row `row` of an Arrow key column, read as its CSV text would
 /// be (so `123`, `123.0` and ` 123 ` agree across formats); `cell` is
 /// scratch space.
-pub fn key_at(column: &ColumnText, row: usize, cell: &mut Vec<u8>) -> Result<Option<Key>, String> {
+pub fn key_at(
+    column: &ColumnText,
+    row: usize,
+    cell: &mut Vec<u8>,
+) -> Result<Option<PatientKey>, String> {
     cell.clear();
     column.write(row, cell)?;
-    Ok(Key::parse(cell))
+    Ok(PatientKey::parse(cell))
 }
 
 /// Every column of `batch`, prepared to be written as text.

@@ -8,7 +8,7 @@ use ahash::RandomState;
 
 /// A normalised patient id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Key {
+pub enum PatientKey {
     /// An id whose value is an integer that fits an `i64`, however written.
     Int(i64),
     /// Any other id: a number in one canonical form (`1.5` for `1.50`,
@@ -16,28 +16,28 @@ pub enum Key {
     Text(Box<[u8]>),
 }
 
-impl Key {
+impl PatientKey {
     /// Normalises an id as written in a file; `None` for an empty id.
-    pub fn parse(raw: &[u8]) -> Option<Key> {
+    pub fn parse(raw: &[u8]) -> Option<PatientKey> {
         let text = raw.trim_ascii();
         if text.is_empty() {
             return None;
         }
         Some(match Decimal::parse(text) {
             Some(number) => match number.to_i64() {
-                Some(value) => Key::Int(value),
-                None => Key::Text(number.canonical().into_bytes().into()),
+                Some(value) => PatientKey::Int(value),
+                None => PatientKey::Text(number.canonical().into_bytes().into()),
             },
-            None => Key::Text(text.into()),
+            None => PatientKey::Text(text.into()),
         })
     }
 }
 
-impl std::fmt::Display for Key {
+impl std::fmt::Display for PatientKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Key::Int(v) => write!(f, "{v}"),
-            Key::Text(t) => write!(f, "{}", crate::table::text::display_text(t)),
+            PatientKey::Int(v) => write!(f, "{v}"),
+            PatientKey::Text(t) => write!(f, "{}", crate::table::text::display_text(t)),
         }
     }
 }
@@ -130,7 +130,7 @@ impl Decimal {
 #[derive(Debug)]
 pub struct DuplicateKey {
     /// The id.
-    pub key: Key,
+    pub key: PatientKey,
     /// The line (or row) where it first appeared.
     pub first: u64,
     /// The line (or row) where it appeared again.
@@ -157,10 +157,10 @@ impl KeyMap {
     }
 
     /// Records that row `row` (on line `line`) has id `key`.
-    pub fn insert(&mut self, key: Key, row: u32, line: u64) -> Result<(), DuplicateKey> {
+    pub fn insert(&mut self, key: PatientKey, row: u32, line: u64) -> Result<(), DuplicateKey> {
         let previous = match &key {
-            Key::Int(v) => *self.ints.entry(*v).or_insert(row),
-            Key::Text(t) => *self.texts.entry(t.clone()).or_insert(row),
+            PatientKey::Int(v) => *self.ints.entry(*v).or_insert(row),
+            PatientKey::Text(t) => *self.texts.entry(t.clone()).or_insert(row),
         };
         let previous = (previous != row).then_some(previous);
         if let Some(first_row) = previous {
@@ -178,17 +178,17 @@ impl KeyMap {
     }
 
     /// The row with id `key`.
-    pub fn get(&self, key: &Key) -> Option<u32> {
+    pub fn get(&self, key: &PatientKey) -> Option<u32> {
         match key {
-            Key::Int(v) => self.ints.get(v),
-            Key::Text(t) => self.texts.get(t),
+            PatientKey::Int(v) => self.ints.get(v),
+            PatientKey::Text(t) => self.texts.get(t),
         }
         .copied()
     }
 
     /// The row whose id is written `raw`.
     pub fn find(&self, raw: &[u8]) -> Option<u32> {
-        Key::parse(raw).and_then(|k| self.get(&k))
+        PatientKey::parse(raw).and_then(|k| self.get(&k))
     }
 }
 
@@ -201,14 +201,24 @@ mod tests {
         for raw in [
             "123", "123.0", " 123 ", "+123", "123.000", "1.23e2", "12300E-2", "0123",
         ] {
-            assert_eq!(Key::parse(raw.as_bytes()), Some(Key::Int(123)), "{raw}");
+            assert_eq!(
+                PatientKey::parse(raw.as_bytes()),
+                Some(PatientKey::Int(123)),
+                "{raw}"
+            );
         }
-        assert_eq!(Key::parse(b"7e0"), Key::parse(b"7"));
-        assert_eq!(Key::parse(b"-0.0"), Some(Key::Int(0)));
-        assert_eq!(Key::parse(b"1.5"), Key::parse(b"1.50"));
-        assert_eq!(Key::parse(b"100000000000000000000"), Key::parse(b"1e+20"));
-        assert_ne!(Key::parse(b"1.5"), Key::parse(b"15"));
-        assert_eq!(Key::parse(b" abc "), Some(Key::Text(b"abc"[..].into())));
+        assert_eq!(PatientKey::parse(b"7e0"), PatientKey::parse(b"7"));
+        assert_eq!(PatientKey::parse(b"-0.0"), Some(PatientKey::Int(0)));
+        assert_eq!(PatientKey::parse(b"1.5"), PatientKey::parse(b"1.50"));
+        assert_eq!(
+            PatientKey::parse(b"100000000000000000000"),
+            PatientKey::parse(b"1e+20")
+        );
+        assert_ne!(PatientKey::parse(b"1.5"), PatientKey::parse(b"15"));
+        assert_eq!(
+            PatientKey::parse(b" abc "),
+            Some(PatientKey::Text(b"abc"[..].into()))
+        );
         for text in [
             "0x1f",
             "nan",
@@ -221,19 +231,19 @@ mod tests {
             "1e99999999",
         ] {
             assert_eq!(
-                Key::parse(text.as_bytes()),
-                Some(Key::Text(text.as_bytes().into())),
+                PatientKey::parse(text.as_bytes()),
+                Some(PatientKey::Text(text.as_bytes().into())),
                 "{text}"
             );
         }
-        assert_eq!(Key::parse(b"  "), None);
+        assert_eq!(PatientKey::parse(b"  "), None);
     }
 
     #[test]
     fn duplicates_name_both_lines() {
         let mut map = KeyMap::with_capacity(2);
-        map.insert(Key::Int(7), 0, 2).unwrap();
-        let dup = map.insert(Key::Int(7), 1, 3).unwrap_err();
+        map.insert(PatientKey::Int(7), 0, 2).unwrap();
+        let dup = map.insert(PatientKey::Int(7), 1, 3).unwrap_err();
         assert_eq!((dup.first, dup.second), (2, 3));
         assert_eq!(map.find(b"7.0"), Some(0));
     }

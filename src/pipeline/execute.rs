@@ -19,10 +19,9 @@ use clap::Parser;
 
 use super::json::python_json;
 use super::metadata::ActionLog;
-use super::outputs::Level;
+use super::outputs::{Level, parent};
 use super::project::Action;
 use super::shell;
-use super::validate::parent;
 use crate::dummy::{GenerateCli, MissingSchema};
 use crate::join::JoinerCli;
 use crate::report::{Invocation, ReportCli};
@@ -225,7 +224,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// What a running action needs to know.
-pub struct Job<'a> {
+pub struct ActionJob<'a> {
     /// The action.
     pub action: &'a Action,
     /// The dummy population for `generate_cohort`.
@@ -237,7 +236,7 @@ pub struct Job<'a> {
 }
 
 /// Runs the action with `executor` and waits for it.
-pub fn run(executor: &Executor, job: &Job) -> Finished {
+pub fn run(executor: &Executor, job: &ActionJob) -> Finished {
     match executor {
         Executor::Native(Native::Joiner) => finish_native(
             job,
@@ -323,7 +322,7 @@ struct NativeRun {
 /// Runs a native tool in-process in the action's directory (`-C`), with
 /// `/workspace` mapped in its arguments and `--quiet` (every native tool
 /// has it); `unlogged` arguments are left out of the logged command.
-fn run_native(job: &Job, tool: Native, args: &[String], unlogged: &[&str]) -> NativeRun {
+fn run_native(job: &ActionJob, tool: Native, args: &[String], unlogged: &[&str]) -> NativeRun {
     let mut shown: Vec<String> = std::iter::once(tool.name().to_owned())
         .chain(args.iter().map(|a| map_workspace(a, job.dir)))
         .collect();
@@ -346,12 +345,12 @@ fn run_native(job: &Job, tool: Native, args: &[String], unlogged: &[&str]) -> Na
 }
 
 /// The action's directory as a prefix, left out of what is logged.
-fn dir_prefix(job: &Job) -> String {
+fn dir_prefix(job: &ActionJob) -> String {
     format!("{}/", job.dir.display())
 }
 
 /// Logs how a native tool ended: its error, or its crash.
-fn finish_native(job: &Job, ran: NativeRun) -> Finished {
+fn finish_native(job: &ActionJob, ran: NativeRun) -> Finished {
     let exit_code = match ran.result {
         Ok(Ok(())) => 0,
         Ok(Err(error)) => {
@@ -372,7 +371,7 @@ fn finish_native(job: &Job, ran: NativeRun) -> Finished {
 }
 
 /// Runs `program` in the action's directory, logging its output lines.
-fn run_process(job: &Job, program: &Path, args: &[String]) -> Finished {
+fn run_process(job: &ActionJob, program: &Path, args: &[String]) -> Finished {
     let args: Vec<String> = args.iter().map(|a| map_workspace(a, job.dir)).collect();
     let command = format!("{} {}", program.display(), shell::join(&args));
     let child = Process::new(program)
@@ -451,7 +450,7 @@ fn generate_cohort_args(action: &Action, population: u64) -> Vec<String> {
 /// `cohortextractor generate_cohort` through `cohortkit generate` with the
 /// study's schema; through a cohortextractor on PATH when there is no
 /// schema.
-fn generate_cohort(job: &Job) -> Finished {
+fn generate_cohort(job: &ActionJob) -> Finished {
     let all = generate_cohort_args(job.action, job.population);
     let ran = run_native(job, Native::GenerateCohort, &all[1..], &[]);
     let missing_schema = matches!(&ran.result, Ok(Err(e)) if e.is::<MissingSchema>());

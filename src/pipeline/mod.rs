@@ -7,6 +7,7 @@
 //! ([`workspace`]) through an executor ([`execute`]); [`outputs`] matches and
 //! checks what they wrote; [`state`] and [`metadata`] record it.
 
+pub mod collect;
 pub mod demo;
 pub mod execute;
 pub mod json;
@@ -109,8 +110,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         args.force_run_dependencies,
         |action| state.reusable(action, &project_dir),
     )? {
-        plan::Plan::Run(planned) => planned,
-        plan::Plan::NothingToDo => {
+        plan::RunPlan::Run(planned) => planned,
+        plan::RunPlan::NothingToDo => {
             println!("=> All actions already completed successfully");
             println!("   Use -f option to force everything to re-run");
             return Ok(());
@@ -132,7 +133,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     print!("\n{}", runner::summary(&outcomes));
     let failed: Vec<&str> = outcomes
         .iter()
-        .filter(|o| o.verdict == runner::Verdict::Failed)
+        .filter(|o| o.verdict == schedule::Verdict::Failed)
         .map(|o| o.action.as_str())
         .collect();
     if !failed.is_empty() {

@@ -1,16 +1,10 @@
 //! Declared outputs: privacy levels, the rules an output pattern must follow,
-//! matching files against patterns, collecting what an action wrote, and the
-//! checks upstream makes on `moderately_sensitive` files before releasing
-//! them.
+//! matching files against patterns, and the checks upstream makes on
+//! `moderately_sensitive` files before releasing them.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use rayon::prelude::*;
-
-use super::metadata::{self, OutputRecord};
-use super::project::Output;
 use crate::table::text::python_float;
 
 /// How sensitive an output is, as declared in `project.yaml`.
@@ -100,6 +94,11 @@ pub fn check_pattern(pattern: &str, level: Level) -> Result<(), String> {
         return Err("is an absolute path".into());
     }
     Ok(())
+}
+
+/// The directory part of a pattern (`.` for none).
+pub fn parent(pattern: &str) -> &str {
+    pattern.rsplit_once('/').map_or(".", |(dir, _)| dir)
 }
 
 /// The last suffix of a path's final name, as Python's `PurePath.suffix`.
@@ -192,60 +191,6 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 
-/// An action's files matched against its declared outputs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Matched {
-    /// Every file matching a pattern, with the level of the last pattern
-    /// matching it.
-    pub found: BTreeMap<String, Level>,
-    /// The patterns matching no file, in declaration order.
-    pub unmatched_patterns: Vec<String>,
-}
-
-impl Matched {
-    /// The files of `new_files` that are not outputs (the candidates named
-    /// when a pattern matched nothing).
-    pub fn unclaimed(&self, new_files: Vec<String>) -> Vec<String> {
-        new_files
-            .into_iter()
-            .filter(|f| !self.found.contains_key(f))
-            .collect()
-    }
-}
-
-/// Matches `files` (relative, `/`-separated) against the declared outputs.
-pub fn match_outputs(declared: &[Output], files: &[String]) -> Matched {
-    let mut matched = Matched::default();
-    for output in declared {
-        let mut any = false;
-        for file in files.iter().filter(|f| matches(&output.pattern, f)) {
-            matched.found.insert(file.clone(), output.level);
-            any = true;
-        }
-        if !any {
-            matched.unmatched_patterns.push(output.pattern.clone());
-        }
-    }
-    matched
-}
-
-/// The manifest records of an action's outputs, now in `project_dir`
-/// (hashed in parallel), each with its [`check`].
-pub fn records(
-    project_dir: &Path,
-    action: &str,
-    found: &BTreeMap<String, Level>,
-) -> anyhow::Result<Vec<(String, OutputRecord)>> {
-    found
-        .par_iter()
-        .map(|(file, level)| {
-            let path = project_dir.join(file);
-            let record = metadata::describe(&path, *level, action, &check(file, &path, *level))?;
-            Ok((file.clone(), record))
-        })
-        .collect()
-}
-
 /// The release checks of one output (declared as `name`, at `path`):
 /// upstream's [`check_level4`] for a `moderately_sensitive` file, none for
 /// the others.
@@ -255,14 +200,6 @@ pub fn check(name: &str, path: &Path, level: Level) -> Level4Check {
     }
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     check_level4(name, path, size)
-}
-
-/// The recorded outputs that would not be released, with the reason.
-pub fn excluded(records: &[(String, OutputRecord)]) -> Vec<(String, String)> {
-    records
-        .iter()
-        .filter_map(|(f, r)| r.message.clone().map(|m| (f.clone(), m)))
-        .collect()
 }
 
 /// Why a `moderately_sensitive` file would not be released, and the CSV
@@ -381,37 +318,6 @@ mod tests {
         assert!(!matches("output/*.csv", "output/joined/a.csv"));
         assert!(!matches("output/input_*.csv.gz", "output/input_end.csv"));
         assert!(!matches("output/a*a.csv", "output/a.csv"));
-    }
-
-    fn output(level: Level, pattern: &str) -> Output {
-        Output {
-            level,
-            label: "out".into(),
-            pattern: pattern.into(),
-            line: 1,
-        }
-    }
-
-    #[test]
-    fn outputs_are_the_files_matching_a_pattern() {
-        let declared = [
-            output(Level::HighlySensitive, "output/input_*.csv"),
-            output(Level::ModeratelySensitive, "output/input_end.csv"),
-            output(Level::MinimallySensitive, "output/missing.txt"),
-        ];
-        let files: Vec<String> = ["output/input_1.csv", "output/input_end.csv", "x.log"]
-            .map(String::from)
-            .into();
-        let matched = match_outputs(&declared, &files);
-        assert_eq!(
-            matched.found,
-            BTreeMap::from([
-                ("output/input_1.csv".into(), Level::HighlySensitive),
-                ("output/input_end.csv".into(), Level::ModeratelySensitive),
-            ])
-        );
-        assert_eq!(matched.unmatched_patterns, ["output/missing.txt"]);
-        assert_eq!(matched.unclaimed(files), ["x.log"]);
     }
 
     #[test]

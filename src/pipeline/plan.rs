@@ -25,7 +25,7 @@ pub enum PlanError {
 
 /// The outcome of planning.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Plan {
+pub enum RunPlan {
     /// Run these actions (indices into the project's actions, file order).
     Run(Vec<usize>),
     /// `run_all` with every action reusable.
@@ -50,7 +50,7 @@ pub fn plan(
     requested: &[String],
     force: bool,
     reusable: impl Fn(&str) -> bool,
-) -> Result<Plan, PlanError> {
+) -> Result<RunPlan, PlanError> {
     let names: Vec<String> = project.actions.iter().map(|a| a.id.clone()).collect();
     if requested.is_empty() {
         return Err(PlanError::NoAction(names));
@@ -86,11 +86,11 @@ pub fn plan(
         stack.extend(action.needs.iter().filter_map(|(n, _)| index(n)));
     }
     if planned.is_empty() {
-        return Ok(Plan::NothingToDo);
+        return Ok(RunPlan::NothingToDo);
     }
     let mut order: Vec<usize> = planned.into_iter().collect();
     order.sort_unstable();
-    Ok(Plan::Run(order))
+    Ok(RunPlan::Run(order))
 }
 
 #[cfg(test)]
@@ -106,13 +106,13 @@ actions:
   d: {run: 'python:v2 d.py', outputs: {highly_sensitive: {x: output/d.csv}}}
 ";
 
-    fn names(project: &Project, plan: Plan) -> Vec<String> {
+    fn names(project: &Project, plan: RunPlan) -> Vec<String> {
         match plan {
-            Plan::Run(order) => order
+            RunPlan::Run(order) => order
                 .iter()
                 .map(|&i| project.actions[i].id.clone())
                 .collect(),
-            Plan::NothingToDo => vec!["<nothing>".into()],
+            RunPlan::NothingToDo => vec!["<nothing>".into()],
         }
     }
 

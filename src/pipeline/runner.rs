@@ -13,11 +13,12 @@ use std::sync::mpsc::{self, Sender};
 use std::thread::Scope;
 use std::time::{Duration, Instant};
 
-use super::execute::{self, Executor, Job};
+use super::collect::{self, Matched};
+use super::execute::{self, ActionJob, Executor};
 use super::metadata::{self, ActionLog, Manifest, Trailer};
-use super::outputs::{self, Level, Matched};
+use super::outputs::Level;
 use super::project::Action;
-use super::schedule::{self, Step};
+use super::schedule::{self, Step, Verdict};
 use super::state::{self, LastRun, RunState, State};
 use super::status_text::status_text;
 use super::validate::Valid;
@@ -34,35 +35,6 @@ pub struct Options {
     pub skip_unavailable: bool,
     /// Prefix progress lines with the time.
     pub timestamps: bool,
-}
-
-/// How an action's part in this run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Ran, and wrote every declared output.
-    Succeeded,
-    /// Ran and failed, or could not start.
-    Failed,
-    /// Not run: an action it needs failed.
-    DependencyFailed,
-    /// Not run: nothing here can run it (or an action it needs), and
-    /// `--skip-unavailable` was given.
-    Skipped,
-    /// Not started because an earlier action failed.
-    NotStarted,
-}
-
-impl Verdict {
-    /// The verdict in the summary table.
-    pub fn label(self) -> &'static str {
-        match self {
-            Verdict::Succeeded => "succeeded",
-            Verdict::Failed => "failed",
-            Verdict::DependencyFailed => "dependency failed",
-            Verdict::Skipped => "skipped",
-            Verdict::NotStarted => "not started",
-        }
-    }
 }
 
 /// What happened to one planned action.
@@ -405,7 +377,7 @@ impl<'a> Runner<'a> {
         log: &ActionLog,
     ) -> execute::Finished {
         self.say(&action.id, "Executing");
-        let job = Job {
+        let job = ActionJob {
             action,
             population: self.valid.population,
             dir: ws.dir(),
@@ -421,8 +393,8 @@ impl<'a> Runner<'a> {
         action: &Action,
         found: &BTreeMap<String, Level>,
     ) -> anyhow::Result<Vec<(String, String)>> {
-        let records = outputs::records(&self.project_dir, &action.id, found)?;
-        let excluded = outputs::excluded(&records);
+        let records = collect::records(&self.project_dir, &action.id, found)?;
+        let excluded = collect::excluded(&records);
         self.manifest
             .lock()
             .expect("no panics while recording")
@@ -451,7 +423,7 @@ impl<'a> Runner<'a> {
         executor: &Executor,
     ) -> anyhow::Result<Collected> {
         let files = ws.files()?;
-        let mut matched = outputs::match_outputs(&action.outputs, &files);
+        let mut matched = collect::match_outputs(&action.outputs, &files);
         let companions = execute::report_companions(executor, &matched.found, &files);
         matched.found.extend(companions);
         let unclaimed = matched.unclaimed(ws.new_files()?);
@@ -613,7 +585,7 @@ mod tests {
 
     #[test]
     fn the_summary_puts_failures_last_and_leaves_out_their_dependants() {
-        let mut failed = outcome("b", Verdict::Failed, "Job exited with an error", 0);
+        let mut failed = outcome("b", Verdict::Failed, "ActionJob exited with an error", 0);
         failed.tail = vec!["Traceback".into()];
         let mut ok = outcome("a", Verdict::Succeeded, "Completed successfully", 1);
         ok.outputs = vec![("output/a.csv".into(), Level::HighlySensitive)];

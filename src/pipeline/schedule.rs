@@ -4,7 +4,35 @@
 use std::collections::HashMap;
 
 use super::project::Action;
-use super::runner::Verdict;
+
+/// How an action's part in this run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Ran, and wrote every declared output.
+    Succeeded,
+    /// Ran and failed, or could not start.
+    Failed,
+    /// Not run: an action it needs failed.
+    DependencyFailed,
+    /// Not run: nothing here can run it (or an action it needs), and
+    /// `--skip-unavailable` was given.
+    Skipped,
+    /// Not started because an earlier action failed.
+    NotStarted,
+}
+
+impl Verdict {
+    /// The verdict in the summary table.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Succeeded => "succeeded",
+            Verdict::Failed => "failed",
+            Verdict::DependencyFailed => "dependency failed",
+            Verdict::Skipped => "skipped",
+            Verdict::NotStarted => "not started",
+        }
+    }
+}
 
 /// What to do now with one pending action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::outputs::parent;
 use super::project::{Action, Problems, Project, parse, unexpected_parameters};
 use crate::yaml::{Problem, Resolved};
 
@@ -234,11 +235,6 @@ fn generate_cohort_rules(action: &Action, problems: &mut Vec<Problem>) {
             ),
         ));
     }
-}
-
-/// The directory part of a pattern (`.` for none).
-pub fn parent(pattern: &str) -> &str {
-    pattern.rsplit_once('/').map_or(".", |(dir, _)| dir)
 }
 
 fn commands_are_unique(actions: &[Action], problems: &mut Vec<Problem>) {

@@ -7,7 +7,7 @@ use ahash::AHashMap;
 use super::cell::{Cell, classify, date_month, is_missing, plain_date};
 use super::dtype::Dtype;
 use super::kinds::{self, CODE_MINIMUM, Classes, Fit, Kind, STRAYS};
-use super::sketch::{Key, Sketch};
+use super::sketch::{Sketch, ValueKey};
 use super::tally::{FieldTally, Tallied};
 use crate::table::text::{display_text, python_float};
 
@@ -273,7 +273,7 @@ impl ColumnAcc {
         let exact = self.numbers.exact();
         let binary = exact
             .as_ref()
-            .is_some_and(|e| e.iter().all(|(k, _)| matches!(k, Key::Int(0 | 1))));
+            .is_some_and(|e| e.iter().all(|(k, _)| matches!(k, ValueKey::Int(0 | 1))));
         let bools = self.bools[0] + self.bools[1];
         let numeric = dtype.is_numeric();
         let kind = if name == "patient_id" {
@@ -327,7 +327,7 @@ impl ColumnAcc {
     }
 
     /// How many values fall in each class, for [`kinds::decide`].
-    fn classes(&self, present: u64, exact: Option<Vec<(Key, u64)>>) -> Classes {
+    fn classes(&self, present: u64, exact: Option<Vec<(ValueKey, u64)>>) -> Classes {
         let text_dates = if self.counting_dates() {
             self.texts - self.non_dates
         } else {
@@ -368,7 +368,7 @@ impl ColumnAcc {
         } else if let Some(exact) = self.numbers.exact() {
             let float = dtype.name.starts_with("float");
             for value in [0, 1] {
-                if let Some(&(_, count)) = exact.iter().find(|(k, _)| *k == Key::Int(value)) {
+                if let Some(&(_, count)) = exact.iter().find(|(k, _)| *k == ValueKey::Int(value)) {
                     let label = if float {
                         format!("{value}.0")
                     } else {
@@ -418,10 +418,10 @@ impl ColumnAcc {
 
 /// A number as the report labels it: whole numbers without a fraction
 /// (`161925006`), others as Python prints them.
-fn number_label(key: Key) -> String {
+fn number_label(key: ValueKey) -> String {
     match key {
-        Key::Int(v) => v.to_string(),
-        Key::Float(bits) => python_float(f64::from_bits(bits)),
+        ValueKey::Int(v) => v.to_string(),
+        ValueKey::Float(bits) => python_float(f64::from_bits(bits)),
     }
 }
 

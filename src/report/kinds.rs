@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::disclosure::CURRENT_THRESHOLD;
 use super::dtype::Dtype;
-use super::sketch::Key;
+use super::sketch::ValueKey;
 
 /// What a column holds, which decides how the report summarises it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -71,7 +71,7 @@ pub struct Classes {
     /// Dates (typed, or text a date).
     pub dates: u64,
     /// Each distinct number's count, where there are few enough to count.
-    pub exact: Option<Vec<(Key, u64)>>,
+    pub exact: Option<Vec<(ValueKey, u64)>>,
 }
 
 /// The kind a column is reported as and how many of its values fall
@@ -118,7 +118,7 @@ pub fn decide(name: &str, dtype: &Dtype, classes: &Classes) -> Fit {
     let zeros_and_ones = classes.exact.as_ref().map_or(0, |exact| {
         exact
             .iter()
-            .filter(|(key, _)| matches!(key, Key::Int(0 | 1)))
+            .filter(|(key, _)| matches!(key, ValueKey::Int(0 | 1)))
             .map(|(_, count)| count)
             .sum()
     });
@@ -160,7 +160,7 @@ fn codes(name: &str, classes: &Classes) -> bool {
     let Some(exact) = &classes.exact else {
         return false;
     };
-    let total = |keep: &dyn Fn(&(Key, u64)) -> bool| -> u64 {
+    let total = |keep: &dyn Fn(&(ValueKey, u64)) -> bool| -> u64 {
         exact.iter().filter(|e| keep(e)).map(|(_, c)| c).sum()
     };
     let common = exact.iter().filter(|(_, c)| *c > STRAYS).count();
@@ -180,8 +180,8 @@ mod tests {
         }
     }
 
-    fn int(v: i128, n: u64) -> (Key, u64) {
-        (Key::Int(v), n)
+    fn int(v: i128, n: u64) -> (ValueKey, u64) {
+        (ValueKey::Int(v), n)
     }
 
     #[test]
@@ -228,7 +228,7 @@ mod tests {
     #[test]
     fn codes_are_told_by_their_common_values() {
         let int64 = Dtype::new("int64", 8);
-        let column = |exact: Vec<(Key, u64)>| Classes {
+        let column = |exact: Vec<(ValueKey, u64)>| Classes {
             numbers: exact.iter().map(|(_, c)| c).sum(),
             exact: Some(exact),
             ..classes(0)

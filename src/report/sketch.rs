@@ -22,30 +22,30 @@ pub const EXACT_LIMIT: usize = 2_000;
 /// fraction) as integers so that `1` and `1.0` are one value and 18-digit
 /// codes stay exact; other floats by their bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Key {
+pub enum ValueKey {
     /// A whole number.
     Int(i128),
     /// Any other value (fractions, infinities), as `f64::to_bits`.
     Float(u64),
 }
 
-impl Key {
+impl ValueKey {
     /// The key of a float.
-    pub fn of_f64(value: f64) -> Key {
+    pub fn of_f64(value: f64) -> ValueKey {
         if value.fract() == 0.0 && value.abs() < 9e18 {
-            Key::Int(i128::from(value as i64))
+            ValueKey::Int(i128::from(value as i64))
         } else if value.fract() == 0.0 && value.abs() < 1e38 {
-            Key::Int(value as i128)
+            ValueKey::Int(value as i128)
         } else {
-            Key::Float(value.to_bits())
+            ValueKey::Float(value.to_bits())
         }
     }
 
     /// The value as a float.
     pub fn value(self) -> f64 {
         match self {
-            Key::Int(v) => v as f64,
-            Key::Float(bits) => f64::from_bits(bits),
+            ValueKey::Int(v) => v as f64,
+            ValueKey::Float(bits) => f64::from_bits(bits),
         }
     }
 }
@@ -83,7 +83,7 @@ impl Sketch {
                 self.count += count;
                 self.sum.add_int(value, count);
                 self.extremes.add(value as f64, count);
-                self.insert(Key::Int(value), value as f64, count);
+                self.insert(ValueKey::Int(value), value as f64, count);
             }
         }
     }
@@ -103,7 +103,7 @@ impl Sketch {
                 self.small_distinct += usize::from(*slot == 0);
                 *slot += count;
             }
-            _ => self.insert(Key::Int(i128::from(value)), value as f64, count),
+            _ => self.insert(ValueKey::Int(i128::from(value)), value as f64, count),
         }
     }
 
@@ -131,10 +131,10 @@ impl Sketch {
             }
             return;
         }
-        self.insert(Key::of_f64(value), value, count);
+        self.insert(ValueKey::of_f64(value), value, count);
     }
 
-    fn insert(&mut self, key: Key, value: f64, count: u64) {
+    fn insert(&mut self, key: ValueKey, value: f64, count: u64) {
         match &mut self.bins {
             Some(bins) => bins.add(value, count),
             None => {
@@ -146,9 +146,9 @@ impl Sketch {
         }
     }
 
-    fn count_exact(&mut self, key: Key, count: u64) {
+    fn count_exact(&mut self, key: ValueKey, count: u64) {
         match key {
-            Key::Int(v) if (0..SMALL as i128).contains(&v) => {
+            ValueKey::Int(v) if (0..SMALL as i128).contains(&v) => {
                 if self.small.is_empty() {
                     self.small = vec![0; SMALL];
                 }
@@ -157,11 +157,11 @@ impl Sketch {
                 *slot += count;
             }
             // Whole numbers a float holds exactly hash as floats (one u64).
-            Key::Int(v) if v.unsigned_abs() <= 1 << 53 => {
+            ValueKey::Int(v) if v.unsigned_abs() <= 1 << 53 => {
                 *self.exact.entry((v as f64).to_bits()).or_insert(0) += count;
             }
-            Key::Int(v) => *self.big.entry(v).or_insert(0) += count,
-            Key::Float(bits) => *self.exact.entry(bits).or_insert(0) += count,
+            ValueKey::Int(v) => *self.big.entry(v).or_insert(0) += count,
+            ValueKey::Float(bits) => *self.exact.entry(bits).or_insert(0) += count,
         }
     }
 
@@ -170,7 +170,7 @@ impl Sketch {
     }
 
     /// Takes every exact (value, count) out.
-    fn drain_exact(&mut self) -> Vec<(Key, u64)> {
+    fn drain_exact(&mut self) -> Vec<(ValueKey, u64)> {
         let all = self.exact_counts();
         self.small = Vec::new();
         self.small_distinct = 0;
@@ -179,18 +179,18 @@ impl Sketch {
         all
     }
 
-    fn exact_counts(&self) -> Vec<(Key, u64)> {
+    fn exact_counts(&self) -> Vec<(ValueKey, u64)> {
         let small = self
             .small
             .iter()
             .enumerate()
             .filter(|(_, c)| **c > 0)
-            .map(|(v, &c)| (Key::Int(v as i128), c));
+            .map(|(v, &c)| (ValueKey::Int(v as i128), c));
         let floats = self
             .exact
             .iter()
-            .map(|(&bits, &c)| (Key::of_f64(f64::from_bits(bits)), c));
-        let big = self.big.iter().map(|(&v, &c)| (Key::Int(v), c));
+            .map(|(&bits, &c)| (ValueKey::of_f64(f64::from_bits(bits)), c));
+        let big = self.big.iter().map(|(&v, &c)| (ValueKey::Int(v), c));
         small.chain(floats).chain(big).collect()
     }
 
@@ -235,7 +235,7 @@ impl Sketch {
     }
 
     /// Exact counts of each distinct value, when there are few enough.
-    pub fn exact(&self) -> Option<Vec<(Key, u64)>> {
+    pub fn exact(&self) -> Option<Vec<(ValueKey, u64)>> {
         self.bins.is_none().then(|| self.exact_counts())
     }
 

@@ -395,8 +395,8 @@ fn few_values_are_counted_exactly() {
     s.add_int(1, 1);
     s.add_int(123_456_789_012_345_678, 1);
     let exact = s.exact().unwrap();
-    assert!(exact.contains(&(Key::Int(1), 3)));
-    assert!(exact.contains(&(Key::Int(123_456_789_012_345_678), 1)));
+    assert!(exact.contains(&(ValueKey::Int(1), 3)));
+    assert!(exact.contains(&(ValueKey::Int(123_456_789_012_345_678), 1)));
     assert_eq!(exact.len(), 3);
     assert_eq!(s.fractional(), 1);
     let pieces = sketch_of(&floats([3.0, 1.0, 2.0, 4.0])).pieces();

@@ -22,26 +22,26 @@ const FIRST_SLOTS: usize = 16;
 /// bytes, eight from its middle and its last eight (overlapping, or packed
 /// for short fields), which with the length determine the bytes.
 #[derive(Clone, Copy, Debug, Default)]
-struct Key {
+struct FieldKey {
     words: [u64; 3],
     len: u8,
 }
 
-impl PartialEq for Key {
+impl PartialEq for FieldKey {
     /// Word by word: the key was just built in registers, and comparing it
     /// as a vector would go through memory.
     #[inline]
-    fn eq(&self, other: &Key) -> bool {
+    fn eq(&self, other: &FieldKey) -> bool {
         let [a, b, c] = self.words;
         let [x, y, z] = other.words;
         ((a ^ x) | (b ^ y) | (c ^ z)) == 0 && self.len == other.len
     }
 }
 
-impl Eq for Key {}
+impl Eq for FieldKey {}
 
-impl Key {
-    fn of(field: &[u8]) -> Key {
+impl FieldKey {
+    fn of(field: &[u8]) -> FieldKey {
         let len = field.len();
         let word = |at: usize| u64::from_le_bytes(field[at..at + 8].try_into().unwrap());
         let half = |at: usize| u64::from(u32::from_le_bytes(field[at..at + 4].try_into().unwrap()));
@@ -58,7 +58,7 @@ impl Key {
             8..=16 => [word(0), word(len - 8), 0],
             _ => [word(0), word(8), word(len - 8)],
         };
-        Key {
+        FieldKey {
             words,
             len: len as u8,
         }
@@ -102,7 +102,7 @@ impl Key {
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Slot {
-    key: Key,
+    key: FieldKey,
     /// Zero for a free slot.
     count: u64,
 }
@@ -136,7 +136,7 @@ impl FieldTally {
         if self.overflowed || field.is_empty() || field.len() > MAX_LEN {
             return Tallied::Declined;
         }
-        let key = Key::of(field);
+        let key = FieldKey::of(field);
         if !self.slots.is_empty() {
             let mask = self.slots.len() - 1;
             let mut i = key.hash() as usize & mask;
@@ -158,7 +158,7 @@ impl FieldTally {
     /// Adds a key not in the table (rare: once per distinct field).
     #[cold]
     #[inline(never)]
-    fn insert(&mut self, key: Key) -> Tallied {
+    fn insert(&mut self, key: FieldKey) -> Tallied {
         if self.used == LIMIT {
             self.overflowed = true;
             return Tallied::Full;
@@ -223,10 +223,10 @@ mod tests {
         let mut buffer = [0; MAX_LEN];
         for len in 1..=MAX_LEN {
             let field = &text[..len];
-            assert_eq!(Key::of(field).bytes(&mut buffer), field);
+            assert_eq!(FieldKey::of(field).bytes(&mut buffer), field);
         }
-        assert_ne!(Key::of(b"ab"), Key::of(b"ba"));
-        assert_ne!(Key::of(b"1"), Key::of(b"1\0"));
+        assert_ne!(FieldKey::of(b"ab"), FieldKey::of(b"ba"));
+        assert_ne!(FieldKey::of(b"1"), FieldKey::of(b"1\0"));
     }
 
     #[test]

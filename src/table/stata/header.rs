@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::input::Input;
+use super::input::DtaReader;
 use super::labels::{LabelTables, parse_table};
 use super::types::{Numeric, Release, STRL_CODE, VarType, field_text};
 use crate::table::TableError;
@@ -42,7 +42,7 @@ pub struct Var {
 }
 
 /// Reads everything before the data; the data comes next.
-pub fn read_header(input: &mut Input) -> Result<Header, TableError> {
+pub fn read_header(input: &mut DtaReader) -> Result<Header, TableError> {
     let mut start = [0; 4];
     let got = input.read_up_to(&mut start, HEADER)?;
     if got == 0 {
@@ -67,7 +67,7 @@ pub fn read_header(input: &mut Input) -> Result<Header, TableError> {
 }
 
 /// The error for a file that starts with `start`, which no `.dta` does.
-fn not_stata(input: &Input, start: &[u8]) -> TableError {
+fn not_stata(input: &DtaReader, start: &[u8]) -> TableError {
     let looks = match Kind::of(start) {
         Kind::Stata | Kind::Unknown => String::new(),
         other => format!("; {}", other.looks_like()),
@@ -77,7 +77,7 @@ fn not_stata(input: &Input, start: &[u8]) -> TableError {
     ))
 }
 
-fn check_release(input: &Input, version: u16) -> Result<Release, TableError> {
+fn check_release(input: &DtaReader, version: u16) -> Result<Release, TableError> {
     if Release::READ.contains(&version) {
         Ok(Release(version))
     } else {
@@ -89,7 +89,7 @@ fn check_release(input: &Input, version: u16) -> Result<Release, TableError> {
 }
 
 /// Formats 114 and 115, after the first four bytes.
-fn old_header(input: &mut Input, release: Release) -> Result<Header, TableError> {
+fn old_header(input: &mut DtaReader, release: Release) -> Result<Header, TableError> {
     let nvar = input.uint(2, HEADER)? as usize;
     let rows = input.uint(4, HEADER)?;
     input.skip(81 + 18, HEADER)?; // data label, time stamp
@@ -121,7 +121,7 @@ fn old_header(input: &mut Input, release: Release) -> Result<Header, TableError>
 }
 
 /// Formats 117 to 119, after `<stata_dta><header><release>`.
-fn tagged_header(input: &mut Input) -> Result<Header, TableError> {
+fn tagged_header(input: &mut DtaReader) -> Result<Header, TableError> {
     let digits = input.bytes(3, HEADER)?;
     let version = std::str::from_utf8(&digits)
         .ok()
@@ -197,7 +197,7 @@ fn tagged_header(input: &mut Input) -> Result<Header, TableError> {
 
 /// `n` fixed-width text fields.
 fn fields(
-    input: &mut Input,
+    input: &mut DtaReader,
     n: usize,
     width: usize,
     release: Release,
@@ -210,7 +210,7 @@ fn fields(
 
 /// The variables, or an error naming the first with an unknown type code.
 fn variables<C: std::fmt::Display>(
-    input: &Input,
+    input: &DtaReader,
     names: Vec<String>,
     kinds: impl Iterator<Item = Option<VarType>>,
     formats: Vec<String>,
@@ -259,7 +259,7 @@ const LABELS: &str = "the value labels";
 
 /// Reads what follows the data: the `strL` texts (formats 117 and later)
 /// and the value label tables.
-pub fn read_trailer(input: &mut Input, release: Release) -> Result<Trailer, TableError> {
+pub fn read_trailer(input: &mut DtaReader, release: Release) -> Result<Trailer, TableError> {
     const STRLS: &str = "the long strings (strLs)";
     let mut trailer = Trailer {
         gsos: Gsos::new(),
@@ -310,7 +310,7 @@ pub fn read_trailer(input: &mut Input, release: Release) -> Result<Trailer, Tabl
 
 /// One value label table: its length, name, padding and contents.
 fn label_table(
-    input: &mut Input,
+    input: &mut DtaReader,
     release: Release,
     tables: &mut LabelTables,
 ) -> Result<(), TableError> {

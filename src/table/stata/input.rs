@@ -9,11 +9,11 @@ use super::types::uint;
 use crate::table::sniff::GZIP_MAGIC;
 use crate::table::{TableError, gzip};
 
-/// The most [`Input::bytes`] allocates before the bytes have arrived.
+/// The most [`DtaReader::bytes`] allocates before the bytes have arrived.
 const PREALLOCATE: usize = 1 << 16;
 
 /// A `.dta` file open for reading.
-pub struct Input<'a> {
+pub struct DtaReader<'a> {
     reader: Box<dyn BufRead + Send>,
     path: &'a Path,
     gzip: bool,
@@ -22,19 +22,19 @@ pub struct Input<'a> {
     offset: u64,
 }
 
-impl<'a> Input<'a> {
+impl<'a> DtaReader<'a> {
     /// Opens `path`, decompressing it when `gzip` is set and the file is
     /// gzip data: some cohortextractor versions wrote `.dta.gz` files
     /// uncompressed, and those are read as they are. A `.dta` that is gzip
     /// data is an error saying so.
-    pub fn open(path: &'a Path, gzip: bool) -> Result<Input<'a>, TableError> {
+    pub fn open(path: &'a Path, gzip: bool) -> Result<DtaReader<'a>, TableError> {
         let io = |e| TableError::io(path, false, e);
         let mut magic = [0; 2];
         let got = File::open(path)
             .and_then(|f| f.take(2).read(&mut magic))
             .map_err(io)?;
         let gzip = gzip && got == 2 && magic == GZIP_MAGIC;
-        Ok(Input {
+        Ok(DtaReader {
             reader: gzip::open(path, gzip).map_err(io)?,
             path,
             gzip,

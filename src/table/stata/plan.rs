@@ -25,7 +25,7 @@ const EXACT_IN_DOUBLE: i128 = 1 << 53;
 
 /// How one column is stored, with a note when that is not what its type
 /// would suggest.
-pub struct Plan<'a> {
+pub struct StoragePlan<'a> {
     /// The storage and where its values come from.
     pub storage: Storage<'a>,
     /// The display format (`%td` for dates, `%tc` for times).
@@ -148,10 +148,10 @@ fn to_f64(v: i128) -> f64 {
 }
 
 /// Decides how `array` is stored, or says why Stata cannot hold it.
-pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
+pub fn plan<'a>(array: &'a dyn Array) -> Result<StoragePlan<'a>, String> {
     let nulls = array.logical_nulls();
     let ints = |values: IntValues<'a>, scale: Scale| Ints::new(values, array.nulls(), scale);
-    let plain = |storage: Storage<'a>| Plan {
+    let plain = |storage: Storage<'a>| StoragePlan {
         format: default_format(&storage),
         storage,
         note: None,
@@ -206,7 +206,7 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
                     row + 1
                 ));
             }
-            Plan {
+            StoragePlan {
                 storage: Storage::Integer(Numeric::Long, days),
                 format: "%td".into(),
                 note: None,
@@ -243,7 +243,7 @@ pub fn plan<'a>(array: &'a dyn Array) -> Result<Plan<'a>, String> {
                     row + 1
                 ));
             }
-            Plan {
+            StoragePlan {
                 storage: Storage::Integer(Numeric::Double, times),
                 format: "%tc".into(),
                 note: None,
@@ -289,7 +289,7 @@ fn default_format(storage: &Storage) -> String {
 
 /// Whole numbers in the smallest integer type that holds them all; else in
 /// a double where all are exact there; else as decimal text.
-fn integers(ints: Ints) -> Plan {
+fn integers(ints: Ints) -> StoragePlan {
     let (low, high) = ints.range();
     let fits = |n: &Numeric| {
         let (min, max) = n.range().expect("an integer type");
@@ -306,7 +306,7 @@ fn integers(ints: Ints) -> Plan {
                     numbers do not hold exactly";
         (Storage::Decimal(width, ints), Some(note.to_string()))
     };
-    Plan {
+    StoragePlan {
         format: default_format(&storage),
         storage,
         note,
@@ -314,7 +314,7 @@ fn integers(ints: Ints) -> Plan {
 }
 
 /// Text as `str#` when every value fits in 2045 bytes, else as `strL`.
-fn text(texts: Texts) -> Result<Plan, String> {
+fn text(texts: Texts) -> Result<StoragePlan, String> {
     let len = texts.len();
     let mut width = 1;
     let mut nul = None;
@@ -346,7 +346,7 @@ fn text(texts: Texts) -> Result<Plan, String> {
         });
         Storage::StrL(texts, refs)
     };
-    Ok(Plan {
+    Ok(StoragePlan {
         format: default_format(&storage),
         storage,
         note: None,

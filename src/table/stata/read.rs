@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use super::columns::{Column, Place};
 use super::header::{Header, read_header, read_trailer};
-use super::input::Input;
+use super::input::DtaReader;
 use super::labels;
 use super::types::Meaning;
 use crate::table::TableError;
@@ -32,7 +32,7 @@ const CHUNK_BYTES: usize = 8 << 20;
 /// Date32 and with `%tc` Timestamp(ms), when all are whole. A variable with
 /// value labels reads as its labels, as pandas reads it ([`labels::apply`]).
 pub fn read(path: &Path, gzip: bool) -> Result<RecordBatch, TableError> {
-    let mut input = Input::open(path, gzip)?;
+    let mut input = DtaReader::open(path, gzip)?;
     read_file(&mut input).map_err(|error| {
         // Damaged gzip data decodes to damaged content: if the checksum at
         // the end says so, report that instead.
@@ -43,7 +43,7 @@ pub fn read(path: &Path, gzip: bool) -> Result<RecordBatch, TableError> {
     })
 }
 
-fn read_file(input: &mut Input) -> Result<RecordBatch, TableError> {
+fn read_file(input: &mut DtaReader) -> Result<RecordBatch, TableError> {
     let header = read_header(input)?;
     let mut columns: Vec<Column> = header.vars.iter().map(|v| Column::new(v.kind)).collect();
     read_data(input, &header, &mut columns)?;
@@ -79,7 +79,11 @@ fn read_file(input: &mut Input) -> Result<RecordBatch, TableError> {
 }
 
 /// Reads every observation into `columns`.
-fn read_data(input: &mut Input, header: &Header, columns: &mut [Column]) -> Result<(), TableError> {
+fn read_data(
+    input: &mut DtaReader,
+    header: &Header,
+    columns: &mut [Column],
+) -> Result<(), TableError> {
     let width: usize = header.vars.iter().map(|v| v.kind.width()).sum();
     if width == 0 {
         return Ok(());
@@ -99,7 +103,7 @@ fn read_data(input: &mut Input, header: &Header, columns: &mut [Column]) -> Resu
         .collect();
     let chunk_rows = (CHUNK_BYTES / width).max(1) as u64;
     let rows = header.rows;
-    let read_chunk = |input: &mut Input, first: u64, buf: &mut Vec<u8>| {
+    let read_chunk = |input: &mut DtaReader, first: u64, buf: &mut Vec<u8>| {
         let n = chunk_rows.min(rows - first);
         buf.resize(n as usize * width, 0);
         let got = input.read_up_to(buf, "the data")?;

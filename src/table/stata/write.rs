@@ -12,7 +12,7 @@ use arrow_array::RecordBatch;
 use rayon::prelude::*;
 
 use super::names::stata_names;
-use super::plan::{Plan, Storage, plan};
+use super::plan::{Storage, StoragePlan, plan};
 use super::types::{Release, STRL_CODE, VarType};
 use crate::table::TableError;
 
@@ -78,7 +78,7 @@ pub fn write(
         .par_iter()
         .zip(&originals)
         .map(|(array, name)| plan(array.as_ref()).map_err(|m| format!("column {name:?} {m}")))
-        .collect::<Result<Vec<Plan>, String>>()
+        .collect::<Result<Vec<StoragePlan>, String>>()
         .map_err(invalid)?;
 
     let vars: Vec<Var> = plans
@@ -241,7 +241,7 @@ fn padded(h: &mut Vec<u8>, text: &str, len: usize) {
 
 /// Encodes and writes every observation, a group of chunks at a time.
 fn write_data(
-    plans: &[Plan],
+    plans: &[StoragePlan],
     rows: usize,
     width: usize,
     out: &mut dyn Write,
@@ -283,7 +283,7 @@ fn write_data(
 }
 
 /// Writes the text of each `strL` the first time it occurs, as pandas does.
-fn write_strls(plans: &[Plan], out: &mut dyn Write) -> std::io::Result<()> {
+fn write_strls(plans: &[StoragePlan], out: &mut dyn Write) -> std::io::Result<()> {
     for (i, plan) in plans.iter().enumerate() {
         let Storage::StrL(texts, refs) = &plan.storage else {
             continue;
