@@ -4,6 +4,7 @@
 //! place, so none is left half-written).
 
 use anyhow::{Context, bail};
+use clap::Args;
 use rayon::prelude::*;
 
 use crate::progress::{self, Rows};
@@ -22,6 +23,17 @@ pub fn parse_threads(text: &str) -> Result<usize, String> {
     }
 }
 
+/// The options every batch command takes.
+#[derive(Debug, Clone, Args)]
+pub struct BatchArgs {
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// A pool of workers and whether to show progress.
 pub struct Batch {
     pool: rayon::ThreadPool,
@@ -29,13 +41,16 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// A pool of `threads` workers (`None` or 0: one per core).
-    pub fn new(threads: Option<usize>, quiet: bool) -> anyhow::Result<Batch> {
+    /// A pool of `--threads` workers (none or 0: one per core).
+    pub fn new(args: &BatchArgs) -> anyhow::Result<Batch> {
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.unwrap_or(0))
+            .num_threads(args.threads.unwrap_or(0))
             .build()
             .context("cannot start worker threads")?;
-        Ok(Batch { pool, quiet })
+        Ok(Batch {
+            pool,
+            quiet: args.quiet,
+        })
     }
 
     /// Runs `work` on the pool (for what the files share, built in
@@ -122,7 +137,11 @@ mod tests {
 
     #[test]
     fn every_item_is_tried_and_every_failure_named() {
-        let batch = Batch::new(Some(2), true).unwrap();
+        let args = BatchArgs {
+            threads: Some(2),
+            quiet: true,
+        };
+        let batch = Batch::new(&args).unwrap();
         let outcomes = batch.each(&[1, 2, 3, 4, 5], Some(2), |&n, _| {
             if n % 2 == 0 {
                 bail!("file {n} failed")

@@ -1,8 +1,26 @@
 //! cohortkit: fast, lossless tools for OpenSAFELY-style cohort studies.
 //!
+//! The commands, each owning its command line (`args.rs`):
 //! - [`join`]: the left join of weekly cohort files to a per-patient file
-//!   (`cohort-joiner`).
-//! - [`table`]: reading and writing cohort files in every supported format.
+//!   (`cohort-joiner`), without changing a value;
+//! - [`report`]: HTML dataset reports under disclosure control
+//!   (`dataset-report`);
+//! - [`dummy`]: dummy cohorts drawn from a schema (`cohortkit generate`,
+//!   and `generate_cohort` in pipelines) and schema import;
+//! - [`pipeline`]: `project.yaml` checked and run locally, data actions
+//!   in-process (`check`, `run`, `demo`);
+//! - [`cli`]: the `cohortkit` subcommands and argv\[0\] dispatch, exit
+//!   status and interrupts.
+//!
+//! What they stand on, importing nothing above:
+//! - [`batch`]: files processed in parallel with one pool, one progress
+//!   bar and one error naming every failure;
+//! - [`directory`]: `-C DIR`, the directory a tool takes its paths from;
+//! - [`progress`]: progress bars on a terminal, silence elsewhere;
+//! - [`yaml`]: the one YAML layer, with lines, every duplicate key, merge
+//!   keys and bounded aliases;
+//! - [`table`]: reading and writing cohort files in every format, values
+//!   kept exactly.
 
 pub mod batch;
 pub mod cli;

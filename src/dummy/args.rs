@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::DEFAULT_SEED;
 use super::dates::Day;
-use crate::batch::parse_threads;
+use crate::batch::BatchArgs;
 use crate::directory::Directory;
 use crate::table::{Format, gzip};
 
@@ -64,15 +64,11 @@ pub struct GenerateArgs {
     /// Accepted and ignored, as upstream.
     #[arg(long, hide = true)]
     pub with_end_date_fix: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N", value_parser = parse_threads)]
-    pub threads: Option<usize>,
     /// Gzip level for .csv.gz and .dta.gz outputs: 0 (none) to 12 (smallest).
     #[arg(long, value_name = "N", default_value_t = gzip::DEFAULT_LEVEL, value_parser = gzip::parse_level)]
     pub compression_level: u32,
-    /// Print nothing but errors.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub batch: BatchArgs,
     #[command(flatten)]
     pub directory: Directory,
 }
@@ -161,7 +157,7 @@ impl GenerateCli {
     /// Generates the cohorts, saying which given options were ignored.
     pub fn run(&self) -> anyhow::Result<()> {
         if let Some(name) = &self.temp_database_name
-            && !self.args.quiet
+            && !self.args.batch.quiet
         {
             eprintln!(
                 "note: --temp-database-name {name} is ignored: dummy data does not depend on it"

@@ -72,7 +72,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         level: args.compression_level,
     };
     let started = Instant::now();
-    let batch = Batch::new(args.threads, args.quiet)?;
+    let batch = Batch::new(&args.batch)?;
     let outcomes = batch.each(&jobs, None, |(s, job), progress| {
         let written = match (&args.dummy_data_file, &plans[*s]) {
             (Some(source), _) => generate::copy_dummy(&args.at(source), job).map(|()| Vec::new()),
@@ -135,13 +135,13 @@ fn report(
     skipped: usize,
     started: Instant,
 ) -> anyhow::Result<()> {
-    if !args.quiet {
+    if !args.batch.quiet {
         for warning in outcomes.done.iter().flatten() {
             eprintln!("warning: {warning}");
         }
     }
     outcomes.check()?;
-    if !args.quiet {
+    if !args.batch.quiet {
         let rows = if args.dummy_data_file.is_some() {
             "copied".to_string()
         } else {

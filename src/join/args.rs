@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser};
 
-use crate::batch::parse_threads;
+use crate::batch::BatchArgs;
 use crate::directory::Directory;
 use crate::table::gzip;
 
@@ -20,18 +20,14 @@ pub struct JoinArgs {
     /// Where the joined files go; each keeps its lhs file's name and format.
     #[arg(long, value_name = "DIR", default_value = "output/joined")]
     pub output_dir: PathBuf,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N", value_parser = parse_threads)]
-    pub threads: Option<usize>,
     /// Gzip level for .csv.gz and .dta.gz outputs: 0 (none) to 12 (smallest).
     #[arg(long, value_name = "N", default_value_t = gzip::DEFAULT_LEVEL, value_parser = gzip::parse_level)]
     pub compression_level: u32,
-    /// Print nothing but errors.
-    #[arg(long, short)]
-    pub quiet: bool,
     /// Also write per-file match statistics to FILE (.csv or .json).
     #[arg(long, value_name = "FILE")]
     pub stats: Option<PathBuf>,
+    #[command(flatten)]
+    pub batch: BatchArgs,
     #[command(flatten)]
     pub directory: Directory,
 }

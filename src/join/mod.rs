@@ -35,10 +35,10 @@ pub fn run(args: &JoinArgs) -> anyhow::Result<()> {
     inputs::check_rhs(&args.rhs)?;
     let args = &args.relocated();
     let inputs = inputs::resolve(&args.lhs, &args.rhs, &args.output_dir)?;
-    let batch = Batch::new(args.threads, args.quiet)?;
+    let batch = Batch::new(&args.batch)?;
     let warnings = Mutex::new(Vec::new());
     let outcomes = join_all(&batch, &inputs, args, &warnings)?;
-    if !args.quiet {
+    if !args.batch.quiet {
         for warning in warnings.into_inner().expect("no panics while holding it") {
             eprintln!("warning: {warning}");
         }

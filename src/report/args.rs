@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser};
 
 use super::disclosure::Rule;
-use crate::batch::parse_threads;
+use crate::batch::BatchArgs;
 use crate::directory::Directory;
 
 /// Arguments of `cohortkit report` and `dataset-report`.
@@ -33,12 +33,8 @@ pub struct ReportArgs {
     /// into <name>-1.csv, <name>-2.csv, ... past 5,000 rows).
     #[arg(long)]
     pub csv: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N", value_parser = parse_threads)]
-    pub threads: Option<usize>,
-    /// Print nothing but errors.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub batch: BatchArgs,
     #[command(flatten)]
     pub directory: Directory,
 }

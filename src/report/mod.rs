@@ -64,7 +64,7 @@ pub fn run(args: &ReportArgs, invocation: Invocation) -> anyhow::Result<()> {
             args.output_dir.display()
         )
     })?;
-    let batch = Batch::new(args.threads, args.quiet)?;
+    let batch = Batch::new(&args.batch)?;
     // Each file is read in parallel already; a few files at a time keeps
     // memory bounded however many files and cores there are.
     let at_once = batch.threads() / 4;
@@ -72,7 +72,7 @@ pub fn run(args: &ReportArgs, invocation: Invocation) -> anyhow::Result<()> {
     let outcomes = batch.each(&jobs, Some(at_once), |(input, name), progress| {
         report_one(input, name, args, rule, directory, progress)
     });
-    if !args.quiet {
+    if !args.batch.quiet {
         for line in &outcomes.done {
             eprintln!("{line}");
         }
