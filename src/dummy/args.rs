@@ -74,8 +74,8 @@ pub struct GenerateArgs {
 }
 
 impl GenerateArgs {
-    /// `path` as seen from `-C DIR`.
-    pub(super) fn at(&self, path: &Path) -> PathBuf {
+    /// `path` as seen from `-C DIR` (an error where it leads out of it).
+    pub(super) fn at(&self, path: &Path) -> anyhow::Result<PathBuf> {
         self.directory.path(path)
     }
 }

@@ -75,7 +75,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     let batch = Batch::new(&args.batch)?;
     let outcomes = batch.each(&jobs, None, |(s, job), progress| {
         let written = match (&args.dummy_data_file, &plans[*s]) {
-            (Some(source), _) => generate::copy_dummy(&args.at(source), job).map(|()| Vec::new()),
+            (Some(source), _) => generate::copy_dummy(&args.at(source)?, job).map(|()| Vec::new()),
             (None, Some(plan)) => generate::write(plan, &studies[*s].name, job, settings, progress),
             (None, None) => unreachable!("a schema is loaded unless copying"),
         };
@@ -91,7 +91,12 @@ fn jobs(
     studies: &[Study],
     dates: &[Option<Day>],
 ) -> anyhow::Result<(Vec<(usize, OutputFile)>, usize)> {
-    let (dir, format, fixed_stem) = match args.output_file.as_deref().map(|f| args.at(f)) {
+    let output_file = args
+        .output_file
+        .as_deref()
+        .map(|f| args.at(f))
+        .transpose()?;
+    let (dir, format, fixed_stem) = match output_file {
         Some(file) => {
             let format = Format::from_path(&file)
                 .context("--output-file must have a supported extension")?;
@@ -103,7 +108,7 @@ fn jobs(
             let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
             (dir, format, Some(crate::table::stem(&file, format)))
         }
-        None => (args.at(&args.output_dir), args.output_format, None),
+        None => (args.at(&args.output_dir)?, args.output_format, None),
     };
     let mut jobs: Vec<(usize, OutputFile)> = Vec::new();
     let mut skipped = 0;
@@ -166,13 +171,13 @@ fn report(
 fn studies(args: &GenerateArgs) -> anyhow::Result<Vec<Study>> {
     let copying = args.dummy_data_file.is_some();
     if let Some(path) = &args.schema {
-        let schema = Schema::load(&args.at(path))?;
+        let schema = Schema::load(&args.at(path)?)?;
         return Ok(vec![Study {
             name: schema.study_definition.clone(),
             schema: Some(schema),
         }]);
     }
-    let analysis = args.at(Path::new("analysis"));
+    let analysis = args.at(Path::new("analysis"))?;
     let names = match args.study_definition.as_deref() {
         Some(name) if name != "all" => vec![name.to_string()],
         _ => study_names(&analysis).map_err(|_| MissingSchema {

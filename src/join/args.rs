@@ -33,17 +33,19 @@ pub struct JoinArgs {
 }
 
 impl JoinArgs {
-    /// The same arguments with every path taken from `-C DIR`.
-    pub fn relocated(&self) -> JoinArgs {
+    /// The same arguments with every path taken from `-C DIR` (an error
+    /// where one leads out of it; the files the pattern matches are checked
+    /// with [`Directory::check_matches`]).
+    pub fn relocated(&self) -> anyhow::Result<JoinArgs> {
         let dir = &self.directory;
-        JoinArgs {
+        Ok(JoinArgs {
             lhs: dir.pattern(&self.lhs),
-            rhs: dir.path(self.rhs.as_ref()).to_string_lossy().into_owned(),
-            output_dir: dir.path(&self.output_dir),
-            stats: self.stats.as_deref().map(|s| dir.path(s)),
+            rhs: dir.path(self.rhs.as_ref())?.to_string_lossy().into_owned(),
+            output_dir: dir.path(&self.output_dir)?,
+            stats: self.stats.as_deref().map(|s| dir.path(s)).transpose()?,
             directory: Directory::default(),
             ..self.clone()
-        }
+        })
     }
 }
 

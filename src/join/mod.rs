@@ -33,8 +33,10 @@ pub fn run(args: &JoinArgs) -> anyhow::Result<()> {
     // A pattern is refused as the user wrote it, before DIR (which may hold
     // glob characters) is prefixed.
     inputs::check_rhs(&args.rhs)?;
-    let args = &args.relocated();
+    let directory = &args.directory;
+    let args = &args.relocated()?;
     let inputs = inputs::resolve(&args.lhs, &args.rhs, &args.output_dir)?;
+    directory.check_matches(&inputs.lhs)?;
     let batch = Batch::new(&args.batch)?;
     let warnings = Mutex::new(Vec::new());
     let outcomes = join_all(&batch, &inputs, args, &warnings)?;

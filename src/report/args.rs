@@ -49,15 +49,17 @@ pub enum Invocation {
 }
 
 impl ReportArgs {
-    /// The same arguments with every path taken from `-C DIR`.
-    pub fn relocated(&self) -> ReportArgs {
+    /// The same arguments with every path taken from `-C DIR` (an error
+    /// where one leads out of it; the files the pattern matches are checked
+    /// with [`Directory::check_matches`]).
+    pub fn relocated(&self) -> anyhow::Result<ReportArgs> {
         let dir = &self.directory;
-        ReportArgs {
+        Ok(ReportArgs {
             input_files: dir.pattern(&self.input_files),
-            output_dir: dir.path(&self.output_dir),
+            output_dir: dir.path(&self.output_dir)?,
             directory: Directory::default(),
             ..self.clone()
-        }
+        })
     }
 }
 

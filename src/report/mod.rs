@@ -55,8 +55,9 @@ pub fn run(args: &ReportArgs, invocation: Invocation) -> anyhow::Result<()> {
         Invocation::DatasetReport => Rule::Legacy,
     });
     let directory = &args.directory;
-    let args = &args.relocated();
+    let args = &args.relocated()?;
     let inputs = expand("--input-files", &args.input_files)?;
+    directory.check_matches(&inputs)?;
     let names = report_names(&inputs)?;
     std::fs::create_dir_all(&args.output_dir).with_context(|| {
         format!(
