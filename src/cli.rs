@@ -7,6 +7,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use clap::{Parser, Subcommand};
 
@@ -90,6 +91,12 @@ fn run_as(name: &str, args: Vec<OsString>) -> ExitCode {
     {
         usage.exit();
     }
+    // A run whose actions were stopped by a signal ends as that signal
+    // says, whichever thread gets there first.
+    let signal = INTERRUPTED.load(Ordering::SeqCst);
+    if signal != 0 {
+        return ExitCode::from(128 + signal as u8);
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -99,11 +106,25 @@ fn run_as(name: &str, args: Vec<OsString>) -> ExitCode {
     }
 }
 
-/// On Ctrl-C, SIGTERM or SIGHUP: remove unfinished outputs, then exit.
+/// The signal that interrupted the program, 0 for none.
+static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
+
+/// On Ctrl-C, SIGTERM or SIGHUP: stop the actions a run has started,
+/// remove unfinished outputs, then exit with 128 + the signal.
 fn install_interrupt_handler() {
-    let _ = ctrlc::set_handler(|| {
-        crate::table::atomic::remove_all_pending();
-        eprintln!("interrupted: unfinished outputs removed");
-        std::process::exit(130);
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            INTERRUPTED.store(signal, Ordering::SeqCst);
+            crate::pipeline::process::stop_all();
+            match crate::table::atomic::remove_all_pending() {
+                0 => eprintln!("interrupted"),
+                n => eprintln!("interrupted: {n} unfinished output(s) removed"),
+            }
+            std::process::exit(128 + signal);
+        }
     });
 }

@@ -11,15 +11,14 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command as Process, Stdio};
 
 use clap::Parser;
 
 use super::json::python_json;
 use super::metadata::ActionLog;
 use super::outputs::{Level, parent};
+use super::process;
 use super::project::Action;
 use super::shell;
 use crate::dummy::{GenerateCli, MissingSchema};
@@ -233,6 +232,9 @@ pub struct ActionJob<'a> {
     pub dir: &'a Path,
     /// Its log.
     pub log: &'a ActionLog,
+    /// The variables of the environment passed on besides the minimal ones
+    /// (`--env`).
+    pub env: &'a [String],
 }
 
 /// Runs the action with `executor` and waits for it.
@@ -374,60 +376,15 @@ fn finish_native(job: &ActionJob, ran: NativeRun) -> Finished {
 fn run_process(job: &ActionJob, program: &Path, args: &[String]) -> Finished {
     let args: Vec<String> = args.iter().map(|a| map_workspace(a, job.dir)).collect();
     let command = format!("{} {}", program.display(), shell::join(&args));
-    let child = Process::new(program)
-        .args(&args)
-        .current_dir(job.dir)
-        .env("OPENSAFELY_BACKEND", "expectations")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
+    let exit_code = match process::run(program, &args, job.dir, job.env, job.log) {
+        Ok(status) => process::exit_code(status),
         Err(e) => {
             job.log
-                .line(&format!("cannot start {}: {e}", program.display()));
-            return Finished {
-                command,
-                exit_code: 127,
-            };
-        }
-    };
-    let stdout = child.stdout.take().expect("piped");
-    let stderr = child.stderr.take().expect("piped");
-    let status = std::thread::scope(|scope| {
-        scope.spawn(|| copy_lines(stdout, job.log));
-        scope.spawn(|| copy_lines(stderr, job.log));
-        child.wait()
-    });
-    let exit_code = match status {
-        Ok(status) => status.code().unwrap_or_else(|| {
-            #[cfg(unix)]
-            {
-                use std::os::unix::process::ExitStatusExt;
-                128 + status.signal().unwrap_or(0)
-            }
-            #[cfg(not(unix))]
-            {
-                1
-            }
-        }),
-        Err(e) => {
-            job.log
-                .line(&format!("cannot wait for {}: {e}", program.display()));
-            1
+                .line(&format!("cannot run {}: {e}", program.display()));
+            127
         }
     };
     Finished { command, exit_code }
-}
-
-fn copy_lines(stream: impl std::io::Read, log: &ActionLog) {
-    let mut reader = std::io::BufReader::new(stream);
-    let mut line = Vec::new();
-    while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-        log.line(&String::from_utf8_lossy(&line));
-        line.clear();
-    }
 }
 
 /// The arguments upstream's runner appends to `generate_cohort`: the

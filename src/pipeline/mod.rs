@@ -14,6 +14,7 @@ pub mod json;
 pub mod metadata;
 pub mod outputs;
 pub mod plan;
+pub mod process;
 pub mod project;
 pub mod runner;
 pub mod schedule;
@@ -61,6 +62,11 @@ pub struct RunArgs {
     /// Prefix progress lines with the time.
     #[arg(long)]
     pub timestamps: bool,
+    /// Pass the environment variable NAME on to every action (each gets
+    /// only PATH, HOME, LANG, LANGUAGE, LC_*, TMPDIR and
+    /// OPENSAFELY_BACKEND otherwise).
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Vec<String>,
 }
 
 /// Arguments of `cohortkit demo`.
@@ -127,6 +133,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         continue_on_error: args.continue_on_error,
         skip_unavailable: args.skip_unavailable,
         timestamps: args.timestamps,
+        env: args.env.clone(),
     };
     let runner = runner::Runner::new(&project_dir, &valid, state, options)?;
     let outcomes = runner.run(&planned);
@@ -161,6 +168,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         skip_unavailable: true,
         timestamps: false,
+        env: Vec::new(),
     })?;
     println!();
     demo::print_results(&args.output_dir);

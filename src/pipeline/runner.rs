@@ -25,7 +25,7 @@ use super::validate::Valid;
 use super::workspace::{self, Workspace};
 
 /// How to run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Actions running at once.
     pub concurrency: usize,
@@ -35,6 +35,8 @@ pub struct Options {
     pub skip_unavailable: bool,
     /// Prefix progress lines with the time.
     pub timestamps: bool,
+    /// Environment variables passed on to every action.
+    pub env: Vec<String>,
 }
 
 /// What happened to one planned action.
@@ -382,6 +384,7 @@ impl<'a> Runner<'a> {
             population: self.valid.population,
             dir: ws.dir(),
             log,
+            env: &self.options.env,
         };
         execute::run(executor, &job)
     }

@@ -118,15 +118,16 @@ fn forget_pending(path: &Path) {
 
 /// Removes every temporary file still being written. Called on interruption,
 /// just before the process exits.
-pub fn remove_all_pending() {
+pub fn remove_all_pending() -> usize {
     // A poisoned lock means a writer panicked; the paths are still valid.
     let pending = match PENDING.lock() {
         Ok(guard) => guard.clone(),
         Err(poisoned) => poisoned.into_inner().clone(),
     };
-    for path in pending {
-        let _ = std::fs::remove_file(path);
-    }
+    pending
+        .iter()
+        .filter(|path| std::fs::remove_file(path).is_ok())
+        .count()
 }
 
 /// Writes `dest` atomically with the bytes `write` produces.
