@@ -1,5 +1,6 @@
 //! What a run leaves in `metadata/`: one log per action (`ACTION.log`, its
-//! output lines with timestamps, then upstream's trailer) and
+//! output lines with timestamps, then upstream's trailer; `ACTION` as
+//! [`file_names::file_name`] makes it safe) and
 //! `manifest.json` (upstream's production format), both written atomically.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -10,6 +11,7 @@ use std::sync::Mutex;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use super::file_names;
 use super::outputs::Level;
 use crate::table::atomic::AtomicFile;
 
@@ -96,9 +98,16 @@ impl ActionLog {
     }
 }
 
-/// Where an action's log goes.
+/// Where an action's log goes: `metadata/NAME.log` in `project_dir`, NAME
+/// the action's [`file_names::file_name`], so never outside `metadata/`.
 pub fn log_path(project_dir: &Path, action: &str) -> PathBuf {
-    project_dir.join("metadata").join(format!("{action}.log"))
+    project_dir.join(log_file(action))
+}
+
+/// An action's log relative to the project, `/`-separated, as the summary
+/// shows it.
+pub fn log_file(action: &str) -> String {
+    format!("metadata/{}.log", file_names::file_name(action))
 }
 
 fn write_trailer(out: &mut impl Write, t: &Trailer) -> std::io::Result<()> {

@@ -10,6 +10,7 @@
 pub mod collect;
 pub mod demo;
 pub mod execute;
+pub mod file_names;
 pub mod json;
 pub mod metadata;
 pub mod outputs;

@@ -520,7 +520,7 @@ fn summary_block(o: &Outcome) -> String {
     }
     text.push('\n');
     if o.verdict != Verdict::Skipped {
-        text.push_str(&format!("   log file: metadata/{}.log\n", o.action));
+        text.push_str(&format!("   log file: {}\n", metadata::log_file(&o.action)));
         text.push_str("   outputs:\n");
         let rows: Vec<(String, String)> = o
             .outputs

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::file_names;
 use super::outputs;
 
 /// The project's code and data files that every action sees: relative,
@@ -65,8 +66,9 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// Creates a fresh directory under `root` for `action` holding `files`
-    /// (relative to `project_dir`) under the same relative paths.
+    /// Creates a fresh directory directly under `root` for `action` (named
+    /// after its [`file_names::file_name`]) holding `files` (relative to
+    /// `project_dir`) under the same relative paths.
     pub fn create(
         root: &Path,
         action: &str,
@@ -76,7 +78,7 @@ impl Workspace {
         std::fs::create_dir_all(root)
             .with_context(|| format!("cannot create {}", root.display()))?;
         let dir = tempfile::Builder::new()
-            .prefix(&format!("{action}-"))
+            .prefix(&format!("{}-", file_names::file_name(action)))
             .tempdir_in(root)
             .with_context(|| format!("cannot create a directory in {}", root.display()))?
             .keep();
