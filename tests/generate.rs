@@ -380,23 +380,37 @@ fn study_definitions_are_found_in_the_project() {
     let dummy = dir.path().join("mine.csv");
     std::fs::write(&dummy, "patient_id\n1\n").unwrap();
     let copy_dir = dir.path().join("copied");
-    // -C runs as if started in the project.
-    let output = common::cohortkit()
-        .args(["generate", "-C", path(&flucats())])
-        .args(["--study-definition", "study_definition_end"])
-        .args([
-            "--dummy-data-file",
-            path(&dummy),
-            "--output-dir",
-            path(&copy_dir),
-        ])
-        .output()
-        .unwrap();
-    common::assert_success(&output);
+    // -C runs as if started in the project, and only there: the dummy data
+    // file and the output directory must lie in it.
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("analysis")).unwrap();
+    std::fs::copy(
+        flucats().join("analysis/study_definition_end.schema.yaml"),
+        project.join("analysis/study_definition_end.schema.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(&dummy, project.join("mine.csv")).unwrap();
+    let generate_in_project = |dummy: &str, output_dir: &str| {
+        common::cohortkit()
+            .args(["generate", "-C", path(&project)])
+            .args(["--study-definition", "study_definition_end"])
+            .args(["--dummy-data-file", dummy, "--output-dir", output_dir])
+            .output()
+            .unwrap()
+    };
+    common::assert_success(&generate_in_project("mine.csv", "copied"));
     assert_eq!(
-        std::fs::read_to_string(copy_dir.join("input_end.csv")).unwrap(),
+        std::fs::read_to_string(project.join("copied/input_end.csv")).unwrap(),
         "patient_id\n1\n"
     );
+    for (dummy, output_dir) in [(path(&dummy), "copied"), ("mine.csv", path(&copy_dir))] {
+        let outside = generate_in_project(dummy, output_dir);
+        assert!(
+            String::from_utf8_lossy(&outside.stderr).contains("leads out of"),
+            "{outside:?}"
+        );
+    }
+    assert!(!copy_dir.exists());
     let wrong = common::cohortkit()
         .current_dir(flucats())
         .args(["generate", "--study-definition", "study_definition_end"])

@@ -1,13 +1,15 @@
-//! What an action wrote: its files matched against its declared outputs,
+//! What an action wrote: its regular files matched against its declared
+//! outputs (and the other entries a pattern matches, named as no output),
 //! and their manifest records with the release checks of each.
 
 use std::collections::BTreeMap;
+use std::fs::FileType;
 use std::path::Path;
 
 use rayon::prelude::*;
 
 use super::metadata::{self, OutputRecord};
-use super::outputs::{Level, check, matches};
+use super::outputs::{Level, check, kind, matches};
 use super::project::Output;
 
 /// An action's files matched against its declared outputs.
@@ -45,6 +47,24 @@ pub fn match_outputs(declared: &[Output], files: &[String]) -> Matched {
         }
     }
     matched
+}
+
+/// The log lines naming each entry of `not_regular` (an action's entries
+/// that are no regular file, with their types) that a declared pattern
+/// matches: "output/link.csv is a symbolic link, not a regular file: not
+/// an output". Only regular files are outputs, as upstream lists them with
+/// `find -type f`; a pattern matching only such entries matched nothing.
+pub fn not_outputs(declared: &[Output], not_regular: &[(String, FileType)]) -> Vec<String> {
+    not_regular
+        .iter()
+        .filter(|(path, _)| declared.iter().any(|o| matches(&o.pattern, path)))
+        .map(|(path, file_type)| {
+            format!(
+                "{path} is {}, not a regular file: not an output",
+                kind(*file_type)
+            )
+        })
+        .collect()
 }
 
 /// The manifest records of an action's outputs, now in `project_dir`
@@ -105,5 +125,23 @@ mod tests {
         );
         assert_eq!(matched.unmatched_patterns, ["output/missing.txt"]);
         assert_eq!(matched.unclaimed(files), ["x.log"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn entries_that_are_no_regular_file_are_named_when_a_pattern_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("/nowhere", &link).unwrap();
+        let link_type = std::fs::symlink_metadata(&link).unwrap().file_type();
+        let declared = [output(Level::ModeratelySensitive, "output/*.csv")];
+        let entries = [
+            ("output/link.csv".to_string(), link_type),
+            ("output/other.txt".to_string(), link_type),
+        ];
+        assert_eq!(
+            not_outputs(&declared, &entries),
+            ["output/link.csv is a symbolic link, not a regular file: not an output"]
+        );
     }
 }

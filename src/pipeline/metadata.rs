@@ -223,7 +223,8 @@ impl Manifest {
     }
 }
 
-/// Describes an output file now in the project.
+/// Describes an output file now in the project: an error, without opening
+/// it, unless it is a regular file ([`super::outputs::open_regular`]).
 pub fn describe(
     path: &Path,
     level: Level,
@@ -231,11 +232,9 @@ pub fn describe(
     check: &super::outputs::Level4Check,
 ) -> anyhow::Result<OutputRecord> {
     use sha2::Digest;
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (mut file, meta) = super::outputs::open_regular(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let mut hasher = sha2::Sha256::new();
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut buffer = vec![0; 1 << 20];
     loop {
         let n = std::io::Read::read(&mut file, &mut buffer)

@@ -1,8 +1,12 @@
 //! Declared outputs: privacy levels, the rules an output pattern must follow,
-//! matching files against patterns, and the checks upstream makes on
-//! `moderately_sensitive` files before releasing them.
+//! matching files against patterns, the checks upstream makes on
+//! `moderately_sensitive` files before releasing them, and the rule that
+//! only regular files are outputs (a symbolic link, FIFO, socket or device
+//! is never followed or opened: [`open_regular`]).
 
 use std::fmt;
+use std::fs::{File, FileType, Metadata};
+use std::io;
 use std::path::Path;
 
 use crate::table::text::python_float;
@@ -191,14 +195,78 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 
+/// What a directory entry of type `file_type` is, in words ("a symbolic
+/// link"), for messages naming an entry that is no regular file.
+pub fn kind(file_type: FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+    }
+    if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else {
+        "an entry of an unknown type"
+    }
+}
+
+/// Opens `path` for reading only if it is a regular file, and returns it
+/// with its metadata: a symbolic link is not followed and a FIFO, socket or
+/// device is not opened (an error saying what it is). The entry is checked
+/// without following links, then the opened file is checked to be that same
+/// regular file, so a link swapped in between is refused.
+pub fn open_regular(path: &Path) -> io::Result<(File, Metadata)> {
+    let listed = std::fs::symlink_metadata(path)?;
+    if !listed.is_file() {
+        return Err(io::Error::other(format!(
+            "it is {}, not a regular file",
+            kind(listed.file_type())
+        )));
+    }
+    let file = File::open(path)?;
+    let opened = file.metadata()?;
+    if !opened.is_file() || !same_file(&listed, &opened) {
+        return Err(io::Error::other("it was replaced while being opened"));
+    }
+    Ok((file, opened))
+}
+
+/// Whether two metadata describe the same file (device and inode on unix).
+pub fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        a.file_type() == b.file_type() && a.len() == b.len()
+    }
+}
+
 /// The release checks of one output (declared as `name`, at `path`):
 /// upstream's [`check_level4`] for a `moderately_sensitive` file, none for
-/// the others.
+/// the others. Only a regular file is looked at ([`open_regular`]).
 pub fn check(name: &str, path: &Path, level: Level) -> Level4Check {
     if level != Level::ModeratelySensitive {
         return Level4Check::default();
     }
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let size = open_regular(path).map(|(_, m)| m.len()).unwrap_or(0);
     check_level4(name, path, size)
 }
 
@@ -250,9 +318,11 @@ pub fn check_level4(name: &str, path: &Path, size: u64) -> Level4Check {
     check
 }
 
-/// The header, data rows and columns (of the first data row) of a CSV file.
+/// The header, data rows and columns (of the first data row) of a CSV file
+/// (a regular file only: [`open_regular`]).
 fn csv_counts(path: &Path) -> Result<(Vec<String>, u64, u64), csv::Error> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path)?;
+    let (file, _) = open_regular(path)?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
     let header = reader.headers()?.iter().map(str::to_owned).collect();
     let mut records = reader.records();
     let Some(first) = records.next().transpose()? else {
@@ -370,5 +440,33 @@ mod tests {
                 cols: Some(2)
             }
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.csv");
+        std::fs::write(&victim, "patient_id\n1\n2\n").unwrap();
+        let (_, meta) = open_regular(&victim).unwrap();
+        assert_eq!(meta.len(), 15);
+
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let error = open_regular(&link).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "it is a symbolic link, not a regular file"
+        );
+        // The release checks do not read through the link either.
+        let checked = check("output/link.csv", &link, Level::ModeratelySensitive);
+        assert_eq!((checked.message, checked.rows), (None, None));
+
+        let socket = dir.path().join("sock.csv");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let error = open_regular(&socket).unwrap_err();
+        assert_eq!(error.to_string(), "it is a socket, not a regular file");
+        let dir_type = std::fs::symlink_metadata(dir.path()).unwrap().file_type();
+        assert_eq!(kind(dir_type), "a directory");
     }
 }

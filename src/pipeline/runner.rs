@@ -332,7 +332,7 @@ impl<'a> Runner<'a> {
         let ws = self.workspace(action)?;
         let log = ActionLog::create(&self.project_dir, &action.id)?;
         let finished = self.run_job(action, executor, &ws, &log);
-        let collected = self.collect(ws, action, executor)?;
+        let collected = self.collect(ws, action, executor, &log)?;
         let exited_with_error = finished.exit_code != 0;
         let succeeded = !exited_with_error && collected.matched.unmatched_patterns.is_empty();
         let ending = status_text(
@@ -370,7 +370,8 @@ impl<'a> Runner<'a> {
         })
     }
 
-    /// Runs the action's command in its directory, writing to its log.
+    /// Runs the action's command in its directory, writing to its log
+    /// (first the files left out of the directory, and why).
     fn run_job(
         &self,
         action: &Action,
@@ -379,6 +380,9 @@ impl<'a> Runner<'a> {
         log: &ActionLog,
     ) -> execute::Finished {
         self.say(&action.id, "Executing");
+        for note in ws.left_out() {
+            log.line(note);
+        }
         let job = ActionJob {
             action,
             population: self.valid.population,
@@ -416,15 +420,20 @@ impl<'a> Runner<'a> {
         )
     }
 
-    /// Matches the files in the action's directory against its outputs
-    /// (with a report's companions), moves the outputs into the project and
-    /// removes the directory.
+    /// Matches the regular files in the action's directory against its
+    /// outputs (with a report's companions; other entries a pattern matches
+    /// are named in the log as no output), moves the outputs into the
+    /// project and removes the directory.
     fn collect(
         &self,
         ws: Workspace,
         action: &Action,
         executor: &Executor,
+        log: &ActionLog,
     ) -> anyhow::Result<Collected> {
+        for note in collect::not_outputs(&action.outputs, &ws.not_regular()?) {
+            log.line(&note);
+        }
         let files = ws.files()?;
         let mut matched = collect::match_outputs(&action.outputs, &files);
         let companions = execute::report_companions(executor, &matched.found, &files);
