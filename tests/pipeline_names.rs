@@ -9,18 +9,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// A local Python for `python:` actions, or `None` with a note.
-fn python() -> Option<()> {
-    let ok = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("note: python3 not found; skipping a test that runs python actions");
-    }
-    ok.then_some(())
-}
-
 /// Writes the file named by its argument, holding the directory it ran in.
 const WRITE: &str = "import os, sys
 os.makedirs('output', exist_ok=True)
@@ -129,7 +117,7 @@ fn run_all_and_check(project: &Path, names: &[&str]) -> String {
 
 #[test]
 fn names_reaching_outside_the_project_leave_it_untouched() {
-    let Some(()) = python() else { return };
+    let Some(()) = common::python3() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let tmp_dir = tmp.path().canonicalize().unwrap();
     let project = tmp_dir.join("project");
@@ -157,7 +145,7 @@ fn names_reaching_outside_the_project_leave_it_untouched() {
 
 #[test]
 fn names_with_separators_control_bytes_or_300_characters_run() {
-    let Some(()) = python() else { return };
+    let Some(()) = common::python3() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().canonicalize().unwrap().join("project");
     let long = "n".repeat(300);

@@ -37,18 +37,6 @@ for spec in sys.argv[2:]:
     print('made', kind, name)
 ";
 
-/// A local Python for `python:` actions, or `None` with a note.
-fn python() -> Option<()> {
-    let ok = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("note: python3 not found; skipping a test that runs python actions");
-    }
-    ok.then_some(())
-}
-
 /// A temporary directory holding `project/` (with `project.yaml` and
 /// `analysis/make.py`) and `outside/` (`victim.csv` and `dir/secret.txt`).
 struct Setup {
@@ -215,7 +203,7 @@ fn snapshot(dir: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn a_symlink_output_is_not_an_output_and_its_target_is_never_read() {
-    let Some(()) = python() else { return };
+    let Some(()) = common::python3() else { return };
     let setup = Setup::new(
         "version: '3.0'
 expectations:
@@ -254,7 +242,7 @@ actions:
 
 #[test]
 fn a_symlink_to_a_directory_outside_is_never_moved_into_the_project() {
-    let Some(()) = python() else { return };
+    let Some(()) = common::python3() else { return };
     let setup = Setup::new(
         "version: 5
 actions:
@@ -290,7 +278,7 @@ actions:
 
 #[test]
 fn fifos_and_sockets_are_not_outputs_and_the_run_ends() {
-    let Some(()) = python() else { return };
+    let Some(()) = common::python3() else { return };
     let setup = Setup::new(
         "version: 5
 actions:
@@ -323,7 +311,7 @@ actions:
 
 #[test]
 fn symlinks_among_the_project_files_are_followed_only_to_the_actions_files() {
-    let Some(()) = python() else { return };
+    let Some(()) = common::python3() else { return };
     let setup = Setup::new(
         "version: 5
 actions:

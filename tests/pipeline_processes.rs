@@ -8,13 +8,6 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn python() -> bool {
-    std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// A project with one python action running `script`.
 fn project(script: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -31,9 +24,7 @@ fn read(path: &Path) -> String {
 
 #[test]
 fn actions_get_a_minimal_environment_and_what_is_named() {
-    if !python() {
-        return;
-    }
+    let Some(()) = common::python3() else { return };
     let dir = project(
         "import os\nos.makedirs('output', exist_ok=True)\nopen('output/out.txt', 'w').write('\\n'.join(sorted(os.environ)))\n",
     );
@@ -55,9 +46,7 @@ fn actions_get_a_minimal_environment_and_what_is_named() {
 
 #[test]
 fn an_action_ends_with_its_main_process() {
-    if !python() {
-        return;
-    }
+    let Some(()) = common::python3() else { return };
     // A background child that keeps the action's output pipes open.
     let dir = project(
         "import os, subprocess\nos.makedirs('output', exist_ok=True)\nopen('output/out.txt', 'w').write('done')\nsubprocess.Popen(['sleep', '300'])\nprint('started a daemon')\n",
@@ -73,9 +62,7 @@ fn an_action_ends_with_its_main_process() {
 
 #[test]
 fn an_interrupted_run_stops_its_actions() {
-    if !python() {
-        return;
-    }
+    let Some(()) = common::python3() else { return };
     let dir = project(
         "import os, time\nopen(os.environ['HOME'] + '/pid', 'w').write(str(os.getpid()))\ntime.sleep(300)\n",
     );

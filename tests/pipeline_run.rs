@@ -8,18 +8,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// A local Python for `python:` actions, or `None` with a note.
-fn python() -> Option<()> {
-    let ok = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("note: python3 not found; skipping a test that runs python actions");
-    }
-    ok.then_some(())
-}
-
 /// A project directory with `project.yaml` and the given files.
 fn project(yaml: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -140,7 +128,7 @@ fn sha256(path: &Path) -> String {
 
 #[test]
 fn run_all_joins_in_process_and_records_logs_manifest_and_summary() {
-    let Some(()) = python() else { return };
+    let Some(()) = common::python3() else { return };
     let dir = join_project();
     let p = dir.path();
     let output = run(p, &["run_all"]);
@@ -318,7 +306,7 @@ actions:
 
 #[test]
 fn isolation_catches_a_missing_needs() {
-    let Some(()) = python() else { return };
+    let Some(()) = common::python3() else { return };
     let dir = failing_project(false);
     let p = dir.path();
     assert!(run(p, &["b"]).status.success());
@@ -345,7 +333,7 @@ fn isolation_catches_a_missing_needs() {
 
 #[test]
 fn a_failure_stops_new_actions_unless_told_to_continue() {
-    let Some(()) = python() else { return };
+    let Some(()) = common::python3() else { return };
     let dir = failing_project(true);
     let p = dir.path();
     let output = run(p, &["run_all", "--concurrency", "1"]);
@@ -400,7 +388,7 @@ fn a_failure_stops_new_actions_unless_told_to_continue() {
 
 #[test]
 fn unmatched_patterns_and_unavailable_images_fail_clearly() {
-    let Some(()) = python() else { return };
+    let Some(()) = common::python3() else { return };
     let yaml = "version: 5
 actions:
   wrong:
@@ -453,7 +441,7 @@ actions:
 
 #[test]
 fn workspace_paths_and_config_reach_the_program() {
-    let Some(()) = python() else { return };
+    let Some(()) = common::python3() else { return };
     let yaml = "version: 5
 actions:
   args:

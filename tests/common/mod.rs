@@ -116,3 +116,15 @@ pub fn run_bounded(mut command: Command) -> (Option<i32>, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// A local Python for `python:` actions, or `None` with a note.
+pub fn python3() -> Option<()> {
+    let ok = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("note: python3 not found; skipping a test that runs python actions");
+    }
+    ok.then_some(())
+}
