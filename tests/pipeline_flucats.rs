@@ -226,3 +226,27 @@ fn demo_runs_the_bundled_study_without_python() {
         "{out}"
     );
 }
+
+/// The demo writes a project: into a directory holding something else (a
+/// study of one's own) it refuses, touching nothing; into its own earlier
+/// run it goes on.
+#[test]
+fn demo_never_overwrites_another_study() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = dir.path().join("study");
+    std::fs::create_dir_all(study.join("analysis")).unwrap();
+    std::fs::write(study.join("project.yaml"), "version: '4.0'\nactions: {}\n").unwrap();
+    let output = common::cohortkit()
+        .args(["demo", "--output-dir"])
+        .arg(&study)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("holds no earlier demo"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(study.join("project.yaml")).unwrap(),
+        "version: '4.0'\nactions: {}\n"
+    );
+    assert!(!study.join("analysis/study_definition.schema.yaml").exists());
+}

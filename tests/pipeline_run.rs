@@ -491,12 +491,25 @@ fn bad_requests_and_interrupted_runs_are_explained() {
     let state = p.join("metadata/.cohortkit/state.json");
     std::fs::create_dir_all(state.parent().unwrap()).unwrap();
     std::fs::write(&state, r#"{"actions": {"a": {"status": "running", "started_at": "x", "completed_at": null, "outputs": {}}}}"#).unwrap();
+    // What a killed run left half-written goes; other files stay.
+    let left = [
+        p.join("metadata/.a.log.tmp-999999999-Xy12"),
+        p.join("metadata/.cohortkit/.state.json.tmp-999999999-Ab34"),
+    ];
+    for file in &left {
+        std::fs::write(file, "half").unwrap();
+    }
+    std::fs::write(p.join("metadata/.keep"), "").unwrap();
     let output = run(p, &["a", "--skip-unavailable"]);
     assert!(
         stderr(&output).contains("note: the last run of a was interrupted; it is marked cancelled"),
         "{}",
         stderr(&output)
     );
+    for file in &left {
+        assert!(!file.exists(), "{} was left", file.display());
+    }
+    assert!(p.join("metadata/.keep").exists());
 
     let invalid = project("version: 5\nactions: []\n", &[]);
     let output = run(invalid.path(), &["run_all"]);

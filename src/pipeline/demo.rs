@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 /// The bundled study: paths relative to the project and their contents.
 pub const BUNDLE: &[(&str, &str)] = &[
@@ -26,8 +26,11 @@ pub const BUNDLE: &[(&str, &str)] = &[
 ];
 
 /// Writes the bundled study into `dir` (files that already hold the same
-/// bytes are left alone, so earlier runs stay reusable).
+/// bytes are left alone, so earlier runs stay reusable). A directory that
+/// holds anything but an earlier demo is refused: the demo would overwrite
+/// a study's project.yaml and schemas.
 pub fn write_study(dir: &Path) -> anyhow::Result<()> {
+    check_destination(dir)?;
     for (name, text) in BUNDLE {
         let path = dir.join(name);
         if std::fs::read(&path).is_ok_and(|bytes| bytes == text.as_bytes()) {
@@ -35,6 +38,23 @@ pub fn write_study(dir: &Path) -> anyhow::Result<()> {
         }
         super::state::write_atomically(&path, text.as_bytes())
             .with_context(|| format!("cannot write the demo study into {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Whether `dir` is new, empty or an earlier demo (its project.yaml the
+/// bundled one).
+fn check_destination(dir: &Path) -> anyhow::Result<()> {
+    let Ok(mut entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let (project, text) = BUNDLE[0];
+    let earlier_demo = std::fs::read(dir.join(project)).is_ok_and(|b| b == text.as_bytes());
+    if entries.next().is_some() && !earlier_demo {
+        bail!(
+            "{} is not empty and holds no earlier demo: the demo would overwrite what is there; choose a new or empty --output-dir",
+            dir.display()
+        );
     }
     Ok(())
 }

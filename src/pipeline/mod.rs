@@ -107,6 +107,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         eprintln!("warning: {warning}");
     }
     let _lock = state::RunLock::acquire(&project_dir)?;
+    // What killed runs left half-written; no other run can be writing now.
+    for dir in ["metadata", state::PRIVATE_DIR] {
+        crate::table::atomic::remove_stale(&project_dir.join(dir));
+    }
     let mut state = state::State::load(&project_dir)?;
     for name in state.cancel_interrupted() {
         eprintln!("note: the last run of {name} was interrupted; it is marked cancelled");

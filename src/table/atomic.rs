@@ -130,6 +130,26 @@ pub fn remove_all_pending() -> usize {
         .count()
 }
 
+/// Removes the temporary files that other processes left in `dir` (named
+/// as [`AtomicFile::create`] names them, `.NAME.tmp-PID-…`, with a PID not
+/// this process's): call it only where no other writer can be at work, as
+/// a pipeline run does under its lock. Returns how many were removed.
+pub fn remove_stale(dir: &Path) -> usize {
+    let ours = format!(".tmp-{}-", std::process::id());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.starts_with('.') && name.contains(".tmp-") && !name.contains(&ours)
+        })
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
+        .count()
+}
+
 /// Writes `dest` atomically with the bytes `write` produces.
 pub fn write_with(
     dest: &Path,
