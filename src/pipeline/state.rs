@@ -99,76 +99,46 @@ impl State {
     }
 }
 
-/// Only one `cohortkit run` at a time in a project: `metadata/.cohortkit/lock`
-/// holds the running process's id and is removed when the run ends. A lock
-/// left by a killed run (its process is gone) is taken over.
+/// The project's run lock: an exclusive `flock` on
+/// `metadata/.cohortkit/lock`, held for the run's life and let go by the
+/// system however the run ends, so that two runs can never both hold it
+/// and a killed run leaves no lock behind. The file holds the holder's
+/// process id, for the message.
 #[derive(Debug)]
 pub struct RunLock {
-    path: PathBuf,
+    _file: std::fs::File,
 }
 
 impl RunLock {
     /// Takes the project's lock, or says which process holds it.
     pub fn acquire(project_dir: &Path) -> anyhow::Result<RunLock> {
-        use std::io::Write;
+        use std::io::{Seek, Write};
+        use std::os::fd::AsRawFd;
         let path = project_dir.join(PRIVATE_DIR).join("lock");
         let dir = path.parent().expect("inside metadata/");
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory {}", dir.display()))?;
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    write!(file, "{}", std::process::id())
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                    return Ok(RunLock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                    if process_is_running(holder.trim()) {
-                        anyhow::bail!(
-                            "another cohortkit run (process {}) is running in this project; wait for it to finish, or delete {} if it is not running",
-                            holder.trim(),
-                            path.display()
-                        );
-                    }
-                    let _ = std::fs::remove_file(&path);
-                }
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot create {}", path.display()));
-                }
-            }
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        // SAFETY: flock(2) on a descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            anyhow::bail!(
+                "another cohortkit run (process {}) is running in this project; wait for it to finish",
+                holder.trim()
+            );
         }
-        anyhow::bail!(
-            "cannot take the lock {}; delete it and try again",
-            path.display()
-        )
-    }
-}
-
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Whether the process with this id exists (where the system can tell;
-/// elsewhere a lock is assumed to be live).
-fn process_is_running(pid: &str) -> bool {
-    let Ok(pid) = pid.parse::<u32>() else {
-        return false;
-    };
-    if cfg!(target_os = "linux") {
-        // `/proc/PID/stat` is `PID (NAME) STATE ...`; a zombie has exited.
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            stat.rsplit_once(") ")
-                .is_some_and(|(_, rest)| !rest.starts_with(['Z', 'X']))
-        })
-    } else {
-        true
+        let written = file
+            .set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| write!(file, "{}", std::process::id()));
+        written.with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(RunLock { _file: file })
     }
 }
 
@@ -234,17 +204,43 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lock = RunLock::acquire(dir.path()).unwrap();
         let error = RunLock::acquire(dir.path()).unwrap_err().to_string();
-        assert!(error.contains("another cohortkit run"), "{error}");
+        assert!(
+            error.contains(&format!(
+                "another cohortkit run (process {})",
+                std::process::id()
+            )),
+            "{error}"
+        );
         drop(lock);
+        // A lock file left by a killed run holds no lock.
         let path = dir.path().join(PRIVATE_DIR).join("lock");
-        assert!(!path.exists());
-        // A process id that cannot exist.
         std::fs::write(&path, "4294967295").unwrap();
         let _taken = RunLock::acquire(dir.path()).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             std::process::id().to_string()
         );
+    }
+
+    /// Many runs started together over a stale lock: exactly one gets it.
+    #[test]
+    fn a_stale_lock_is_taken_by_one_run_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(PRIVATE_DIR)).unwrap();
+        std::fs::write(dir.path().join(PRIVATE_DIR).join("lock"), "4294967295").unwrap();
+        let barrier = std::sync::Barrier::new(16);
+        let locks: Vec<Option<RunLock>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        RunLock::acquire(dir.path()).ok()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(locks.iter().flatten().count(), 1);
     }
 
     #[test]
