@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use cohortkit::report::profile::{FileProfile, profile};
 use cohortkit::table::Format;
-use cohortkit::table::frame::BatchSource;
+use cohortkit::table::batches::BatchSource;
 
 /// Writes `data` to a file called `name` in this process's scratch
 /// directory and returns its path (the same path for the same name). The
