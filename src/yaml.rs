@@ -91,8 +91,8 @@ impl fmt::Display for Problem {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tags {
     /// A `!!` core tag decides the scalar's value (`!!str 3` is a string),
-    /// and one that does not fit it (`!!int abc`) is a problem. Other tags
-    /// are ignored.
+    /// and one that does not fit it (`!!int abc`) is a problem. A scalar
+    /// with any other tag (`!custom`) is [`Resolved::Tagged`].
     Check,
     /// Every tag is ignored: scalars resolve by their text alone (dumps from
     /// Python carry tags such as `!!python/tuple` that mean nothing here).
@@ -155,6 +155,10 @@ pub enum Resolved {
     Float(f64),
     /// A string: the scalar's text.
     Str,
+    /// A scalar with a tag outside the core schema (`!custom x`), when
+    /// tags are checked: a value of its own kind, not a string, as the
+    /// YAML loaders of Python take it.
+    Tagged,
 }
 
 impl Scalar {
@@ -236,6 +240,7 @@ impl Node {
                 Resolved::Int(_) => "integer",
                 Resolved::Float(_) => "number",
                 Resolved::Str => "string",
+                Resolved::Tagged => "tagged value",
             },
             Value::Seq(_) => "list",
             Value::Map(_) => "mapping",
@@ -478,6 +483,11 @@ impl Builder {
             Some(CoreScalar::Boolean(b)) => Resolved::Bool(b),
             Some(CoreScalar::Integer(i)) => Resolved::Int(i),
             Some(CoreScalar::FloatingPoint(f)) => Resolved::Float(f.into_inner()),
+            Some(CoreScalar::String(_))
+                if tag.as_ref().is_some_and(|t| !t.is_yaml_core_schema()) =>
+            {
+                Resolved::Tagged
+            }
             Some(CoreScalar::String(_)) => Resolved::Str,
             None => {
                 let tag = tag.map_or_else(String::new, |t| format!("!!{}", t.suffix));

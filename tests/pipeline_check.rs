@@ -84,6 +84,7 @@ fn every_rule_fails_with_its_message_and_line() {
         ("run missing", "version: 5\nactions:\n  a:\n    outputs:\n      highly_sensitive:\n        x: output/a.csv\n".into(), "Action a must contain a configuration for 'run' (line 3)"),
         ("outputs missing", "version: 5\nactions:\n  a:\n    run: python:v2 a.py\n".into(), "Action a must contain a configuration for 'outputs' (line 3)"),
         ("run not a string", v5(&action("a", "[python:v2]", "output/a.csv")), "`run` section for action a must be a string (line 4)"),
+        ("run with a custom tag", v5(&action("a", "!custom python:v2 a.py", "output/a.csv")), "`run` section for action a must be a string (line 4)"),
         ("run empty", v5(&action("a", "''", "output/a.csv")), "run must have a value, a has an empty run key (line 4)"),
         ("unbalanced quotes", v5(&action("a", "python:v2 'a.py", "output/a.csv")), "Action a has a `run` command that cannot be split into words: the quote ' is never closed (line 4)"),
         ("no version tag", v5(&action("a", "python a.py", "output/a.csv")), "Action command python must have a version specified in the form :vN (e.g. python:v2) (line 4)"),

@@ -17,7 +17,7 @@ pub fn python_json(node: &Node) -> String {
                 if f > 0.0 { "Infinity" } else { "-Infinity" }.into()
             }
             Resolved::Float(f) => python_float(f),
-            Resolved::Str => json_string(&scalar.text),
+            Resolved::Str | Resolved::Tagged => json_string(&scalar.text),
         },
         Value::Seq(items) => format!(
             "[{}]",

@@ -235,7 +235,7 @@ fn version(doc: &Node) -> Result<(f64, usize), Problems> {
         Resolved::Float(f) => Some(f),
         Resolved::Bool(b) => Some(f64::from(u8::from(b))),
         Resolved::Str => s.text.trim().replace('_', "").parse::<f64>().ok(),
-        Resolved::Null => None,
+        Resolved::Null | Resolved::Tagged => None,
     });
     match number {
         Some(v) if !v.is_nan() => Ok((v, node.line)),
