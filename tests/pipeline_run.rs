@@ -546,3 +546,29 @@ actions:
         "{log}"
     );
 }
+
+/// Outputs a rerun no longer makes are deleted, as upstream deletes
+/// obsolete outputs, and leave the manifest.
+#[test]
+fn obsolete_outputs_are_deleted_on_a_successful_rerun() {
+    let Some(()) = common::python3() else { return };
+    let yaml = "version: '3.0'\nexpectations:\n  population_size: 10\nactions:\n  act:\n    run: python:latest analysis/act.py\n    outputs:\n      moderately_sensitive:\n        tables: output/table_*.csv\n";
+    let script = "import os\nn = open('analysis/n.txt').read().strip()\nos.makedirs('output', exist_ok=True)\nopen(f'output/table_{n}.csv', 'w').write('a\\n1\\n')\n";
+    let dir = project(
+        yaml,
+        &[("analysis/act.py", script), ("analysis/n.txt", "1")],
+    );
+    let p = dir.path();
+    common::assert_success(&run(p, &["act"]));
+    assert!(p.join("output/table_1.csv").is_file());
+    std::fs::write(p.join("analysis/n.txt"), "2").unwrap();
+    common::assert_success(&run(p, &["act"]));
+    assert!(p.join("output/table_2.csv").is_file());
+    assert!(
+        !p.join("output/table_1.csv").exists(),
+        "the obsolete output stayed"
+    );
+    let outputs = &manifest(p)["outputs"];
+    assert!(outputs.get("output/table_1.csv").is_none(), "{outputs}");
+    assert!(outputs.get("output/table_2.csv").is_some(), "{outputs}");
+}

@@ -328,7 +328,7 @@ impl<'a> Runner<'a> {
     /// project and records the run in the manifest, its log and the state.
     fn execute(&self, action: &Action, executor: &Executor) -> anyhow::Result<Outcome> {
         let created_at = metadata::now();
-        self.start_state(action, &created_at)?;
+        let previous = self.start_state(action, &created_at)?;
         let ws = self.workspace(action)?;
         let log = ActionLog::create(&self.project_dir, &action.id)?;
         let finished = self.run_job(action, executor, &ws, &log);
@@ -354,6 +354,9 @@ impl<'a> Runner<'a> {
             excluded: excluded.clone(),
         })?;
         self.finish_state(action, succeeded, &outputs);
+        if succeeded {
+            self.delete_obsolete(&previous, &outputs);
+        }
         Ok(Outcome {
             action: action.id.clone(),
             verdict: if succeeded {
@@ -459,8 +462,19 @@ impl<'a> Runner<'a> {
         files
     }
 
-    fn start_state(&self, action: &Action, created_at: &str) -> anyhow::Result<()> {
+    /// Records the action as running; returns the outputs its last run
+    /// recorded.
+    fn start_state(
+        &self,
+        action: &Action,
+        created_at: &str,
+    ) -> anyhow::Result<BTreeMap<String, Level>> {
         let mut state = self.state.lock().expect("no panics while recording");
+        let previous = state
+            .actions
+            .get(&action.id)
+            .map(|run| run.outputs.clone())
+            .unwrap_or_default();
         state.actions.insert(
             action.id.clone(),
             LastRun {
@@ -470,7 +484,28 @@ impl<'a> Runner<'a> {
                 outputs: BTreeMap::new(),
             },
         );
-        state.save(&self.project_dir)
+        state.save(&self.project_dir)?;
+        Ok(previous)
+    }
+
+    /// Deletes the files the action's last run recorded that this run did
+    /// not produce (as upstream deletes obsolete outputs), unless another
+    /// action has recorded them since; only regular files.
+    fn delete_obsolete(&self, previous: &BTreeMap<String, Level>, outputs: &[(String, Level)]) {
+        let state = self.state.lock().expect("no panics while recording");
+        let claimed = |file: &str| {
+            outputs.iter().any(|(f, _)| f == file)
+                || state
+                    .actions
+                    .values()
+                    .any(|run| run.outputs.contains_key(file))
+        };
+        for file in previous.keys().filter(|f| !claimed(f)) {
+            let path = self.project_dir.join(file);
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
     }
 
     fn finish_state(&self, action: &Action, succeeded: bool, outputs: &[(String, Level)]) {
