@@ -453,7 +453,7 @@ actions:
       moderately_sensitive:
         args: output/args.json
 ";
-    let script = "import json, os, sys\nos.makedirs('output', exist_ok=True)\njson.dump({'argv': sys.argv[1:], 'cwd': os.getcwd(), 'backend': os.environ.get('OPENSAFELY_BACKEND')}, open(sys.argv[1], 'w'))\n";
+    let script = "import json, os, sys\nos.makedirs('output', exist_ok=True)\njson.dump({'argv': sys.argv[1:], 'cwd': os.getcwd(), 'backend': os.environ.get('OPENSAFELY_BACKEND')}, open(sys.argv[1], 'w'))\nprint('working in', os.getcwd())\n";
     let dir = project(yaml, &[("analysis/args.py", script)]);
     let output = run(dir.path(), &["args"]);
     assert!(output.status.success(), "{}", stdout(&output));
@@ -473,6 +473,14 @@ actions:
     assert_eq!(seen["backend"], "expectations");
     // The action's directory is gone.
     assert!(!Path::new(cwd).exists());
+    // The log speaks of /workspace, as the program would see it upstream.
+    let log = read(dir.path().join("metadata/args.log"));
+    assert!(log.contains("working in /workspace\n"), "{log}");
+    assert!(
+        log.contains("analysis/args.py /workspace/output/args.json --flag=/workspace/x"),
+        "{log}"
+    );
+    assert!(!log.contains(".cohortkit/work"), "{log}");
 }
 
 #[test]

@@ -374,8 +374,9 @@ fn finish_native(job: &ActionJob, ran: NativeRun) -> Finished {
 
 /// Runs `program` in the action's directory, logging its output lines.
 fn run_process(job: &ActionJob, program: &Path, args: &[String]) -> Finished {
+    // Logged as given, `/workspace` and all; run with it mapped.
+    let command = format!("{} {}", program.display(), shell::join(args));
     let args: Vec<String> = args.iter().map(|a| map_workspace(a, job.dir)).collect();
-    let command = format!("{} {}", program.display(), shell::join(&args));
     let exit_code = match process::run(program, &args, job.dir, job.env, job.log) {
         Ok(status) => process::exit_code(status),
         Err(e) => {

@@ -30,9 +30,11 @@ const DRAIN: Duration = Duration::from_secs(2);
 /// The process groups of the actions running now.
 static GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 
-/// Runs `program` with `args` in `dir`, its output lines into `log`, with
-/// only the [`PASSED_ENVIRONMENT`], `extra` variables named by the user and
-/// `OPENSAFELY_BACKEND=expectations`. Returns its exit status.
+/// Runs `program` with `args` in `dir`, its output lines into `log` (with
+/// `dir` written `/workspace`, as the program would see it in its
+/// container), with only the [`PASSED_ENVIRONMENT`], `extra` variables
+/// named by the user and `OPENSAFELY_BACKEND=expectations`. Returns its
+/// exit status.
 pub fn run(
     program: &Path,
     args: &[String],
@@ -63,6 +65,8 @@ pub fn run(
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()?;
+    let workspace = dir.to_string_lossy().into_owned();
+    let log_line = |line: String| log.line(&line.replace(&workspace, "/workspace"));
     let group = child.id() as i32;
     let _running = Running::register(group);
     let (lines, received) = mpsc::channel();
@@ -78,7 +82,7 @@ pub fn run(
     drop(lines);
     let status = loop {
         match received.recv_timeout(Duration::from_millis(50)) {
-            Ok(line) => log.line(&line),
+            Ok(line) => log_line(line),
             Err(mpsc::RecvTimeoutError::Disconnected) => break child.wait()?,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Some(status) = child.try_wait()? {
@@ -91,7 +95,7 @@ pub fn run(
     signal_group(group, libc::SIGKILL);
     let deadline = Instant::now() + DRAIN;
     while let Ok(line) = received.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        log.line(&line);
+        log_line(line);
     }
     Ok(status)
 }
