@@ -98,7 +98,9 @@ fn run_all_and_check(project: &Path, names: &[&str]) -> String {
         serde_json::from_str(&std::fs::read_to_string(metadata.join("manifest.json")).unwrap())
             .unwrap();
     for (i, name) in names.iter().enumerate() {
-        assert!(out.contains(&format!("=> {name}\n")), "{name:?}: {out}");
+        // As written, control characters escaped for the terminal.
+        let shown = cohortkit::pipeline::metadata::printable(name);
+        assert!(out.contains(&format!("=> {shown}\n")), "{name:?}: {out}");
         let output = format!("output/{i}.txt");
         assert_eq!(manifest["outputs"][&output]["action"], *name);
         let ran_in = PathBuf::from(std::fs::read_to_string(project.join(&output)).unwrap());

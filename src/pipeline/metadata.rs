@@ -140,11 +140,38 @@ pub fn tabulate(rows: &[(String, String)], separator: &str, indent: usize, empty
     if rows.is_empty() {
         return format!("{pad}{empty}");
     }
-    let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let width = rows.iter().map(|r| printed_width(&r.0)).max().unwrap_or(0);
     rows.iter()
-        .map(|(a, b)| format!("{pad}{a:<width$}{separator}{b}"))
+        .map(|(a, b)| format!("{pad}{}{separator}{b}", padded(a, width)))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `text` as printed on a terminal: control characters (which would move
+/// the cursor or clear the screen) escaped, `\t` as `\\t`.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The columns `text` takes on a terminal once [`printable`] (wide
+/// characters count two).
+pub fn printed_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(printable(text).as_str())
+}
+
+/// [`printable`] `text` padded with spaces to `width` terminal columns.
+pub fn padded(text: &str, width: usize) -> String {
+    let shown = printable(text);
+    let fill = width.saturating_sub(printed_width(text));
+    format!("{shown}{}", " ".repeat(fill))
 }
 
 /// One output in the manifest.

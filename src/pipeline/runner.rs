@@ -169,7 +169,7 @@ impl<'a> Runner<'a> {
         if self.options.timestamps {
             let _ = write!(out, "{} ", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
         }
-        let _ = writeln!(out, "{action}: {message}");
+        let _ = writeln!(out, "{}: {message}", metadata::printable(action));
     }
 
     /// Runs the planned actions (indices into the project's actions): starts
@@ -554,7 +554,7 @@ pub fn summary(outcomes: &[Outcome]) -> String {
 /// One action's block of the summary: its message, log, outputs, the
 /// outputs that would not be released and the end of a failed log.
 fn summary_block(o: &Outcome) -> String {
-    let mut text = format!("=> {}\n", o.action);
+    let mut text = format!("=> {}\n", metadata::printable(&o.action));
     for line in o.message.lines() {
         if !line.is_empty() {
             text.push_str("   ");
@@ -598,18 +598,20 @@ fn summary_block(o: &Outcome) -> String {
 fn summary_table(outcomes: &[Outcome]) -> String {
     let width = outcomes
         .iter()
-        .map(|o| o.action.len())
+        .map(|o| metadata::printed_width(&o.action))
         .max()
         .unwrap_or(0)
         .max("action".len());
     let mut text = format!(
-        "{:<width$}  {:<17}  {:>8}  outputs\n",
-        "action", "status", "time"
+        "{}  {:<17}  {:>8}  outputs\n",
+        metadata::padded("action", width),
+        "status",
+        "time"
     );
     for o in outcomes {
         text.push_str(&format!(
-            "{:<width$}  {:<17}  {:>7.1}s  {}\n",
-            o.action,
+            "{}  {:<17}  {:>7.1}s  {}\n",
+            metadata::padded(&o.action, width),
             o.verdict.label(),
             o.elapsed.as_secs_f64(),
             o.outputs.len()
@@ -632,7 +634,7 @@ mod tests {
 
     #[test]
     fn the_summary_puts_failures_last_and_leaves_out_their_dependants() {
-        let mut failed = outcome("b", Verdict::Failed, "ActionJob exited with an error", 0);
+        let mut failed = outcome("b", Verdict::Failed, "Job exited with an error", 0);
         failed.tail = vec!["Traceback".into()];
         let mut ok = outcome("a", Verdict::Succeeded, "Completed successfully", 1);
         ok.outputs = vec![("output/a.csv".into(), Level::HighlySensitive)];
@@ -666,5 +668,30 @@ mod tests {
             ),
             "{text}"
         );
+    }
+    /// Wide characters take two columns, control characters are escaped:
+    /// the table's columns stay aligned and the terminal untouched.
+    #[test]
+    fn the_summary_table_aligns_wide_and_odd_names() {
+        let outcomes = [
+            outcome("数据", Verdict::Succeeded, "Completed successfully", 0),
+            outcome(
+                "a\u{1b}[2Jb",
+                Verdict::Succeeded,
+                "Completed successfully",
+                0,
+            ),
+            outcome("x", Verdict::Succeeded, "Completed successfully", 0),
+        ];
+        let table = summary_table(&outcomes);
+        assert!(!table.contains('\u{1b}'), "{table}");
+        let columns: Vec<usize> = table
+            .lines()
+            .map(|line| {
+                let status = line.find("  s").unwrap();
+                unicode_width::UnicodeWidthStr::width(&line[..status])
+            })
+            .collect();
+        assert!(columns.iter().all(|&c| c == columns[0]), "{table}");
     }
 }
