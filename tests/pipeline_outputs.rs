@@ -379,3 +379,39 @@ x
         setup.outside().join("victim.csv")
     );
 }
+
+/// An action's outputs move into the project all or none, and its log is
+/// written whatever collection meets: here the second output would be
+/// written through the project's link `output/sub` to a directory outside.
+#[test]
+fn outputs_move_all_or_none_and_the_log_stays() {
+    let Some(()) = common::python3() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let victim = root.path().join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    let project = root.path().join("project");
+    std::fs::create_dir_all(project.join("analysis")).unwrap();
+    std::fs::create_dir_all(project.join("output")).unwrap();
+    std::os::unix::fs::symlink(&victim, project.join("output/sub")).unwrap();
+    let yaml = "version: '3.0'\nexpectations:\n  population_size: 10\nactions:\n  act:\n    run: python:latest analysis/act.py\n    outputs:\n      highly_sensitive:\n        a: output/a.csv\n        b: output/sub/b.csv\n";
+    std::fs::write(project.join("project.yaml"), yaml).unwrap();
+    let script = "import os\nos.makedirs('output/sub', exist_ok=True)\nopen('output/a.csv', 'w').write('x\\n1\\n')\nopen('output/sub/b.csv', 'w').write('y\\n2\\n')\nprint('wrote both')\n";
+    std::fs::write(project.join("analysis/act.py"), script).unwrap();
+    let output = common::cohortkit()
+        .args(["run", "act", "--project-dir"])
+        .arg(&project)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let log = read(&project.join("metadata/act.log"));
+    assert!(log.contains("wrote both"), "{log}");
+    assert!(
+        log.contains("Could not collect the outputs, so none was kept"),
+        "{log}"
+    );
+    assert!(
+        !project.join("output/a.csv").exists(),
+        "one output of two was kept"
+    );
+    assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 0);
+}

@@ -20,7 +20,7 @@ use super::outputs::Level;
 use super::project::Action;
 use super::schedule::{self, Step, Verdict};
 use super::state::{self, LastRun, RunState, State};
-use super::status_text::status_text;
+use super::status_text::{Ending, status_text};
 use super::validate::Valid;
 use super::workspace::{self, Workspace};
 
@@ -114,6 +114,7 @@ impl Progress {
 
 /// An action's files after it ran: its outputs (now in the project) and the
 /// other files it wrote.
+#[derive(Default)]
 struct Collected {
     /// Its files matched against its declared outputs.
     matched: Matched,
@@ -332,15 +333,28 @@ impl<'a> Runner<'a> {
         let ws = self.workspace(action)?;
         let log = ActionLog::create(&self.project_dir, &action.id)?;
         let finished = self.run_job(action, executor, &ws, &log);
-        let collected = self.collect(ws, action, executor, &log)?;
+        // The log is written however collection ends; the outputs moved
+        // into the project all or none.
+        let (collected, uncollected) = match self.collect(ws, action, executor, &log) {
+            Ok(collected) => (collected, None),
+            Err(error) => (Collected::default(), Some(format!("{error:#}"))),
+        };
         let exited_with_error = finished.exit_code != 0;
-        let succeeded = !exited_with_error && collected.matched.unmatched_patterns.is_empty();
-        let ending = status_text(
-            finished.exit_code,
-            unavailable_reason(executor),
-            &collected.matched.unmatched_patterns,
-            &collected.unclaimed,
-        );
+        let succeeded = !exited_with_error
+            && uncollected.is_none()
+            && collected.matched.unmatched_patterns.is_empty();
+        let ending = match uncollected {
+            Some(error) => Ending {
+                message: format!("Could not collect the outputs, so none was kept: {error}"),
+                hint: None,
+            },
+            None => status_text(
+                finished.exit_code,
+                unavailable_reason(executor),
+                &collected.matched.unmatched_patterns,
+                &collected.unclaimed,
+            ),
+        };
         let excluded = self.record_outputs(action, &collected.matched.found)?;
         let outputs: Vec<(String, Level)> = collected.matched.found.into_iter().collect();
         let tail = log.finish(&Trailer {
@@ -442,9 +456,8 @@ impl<'a> Runner<'a> {
         let companions = execute::report_companions(executor, &matched.found, &files);
         matched.found.extend(companions);
         let unclaimed = matched.unclaimed(ws.new_files()?);
-        for file in matched.found.keys() {
-            ws.move_out(file, &self.project_dir)?;
-        }
+        let outputs: Vec<&str> = matched.found.keys().map(String::as_str).collect();
+        ws.move_all_out(&outputs, &self.project_dir)?;
         Ok(Collected { matched, unclaimed })
     }
 

@@ -196,6 +196,41 @@ impl Workspace {
     /// Moves `file` (relative) into `project_dir`, replacing what is there;
     /// an error, moving nothing, unless it is a regular file.
     pub fn move_out(&self, file: &str, project_dir: &Path) -> anyhow::Result<()> {
+        self.move_all_out(&[file], project_dir)
+    }
+
+    /// Moves every one of `files` into `project_dir`, or none: each is
+    /// checked first (a regular file, not to be written through a link out
+    /// of the project), then staged under a temporary name beside its
+    /// destination (removed again if any fails), then renamed into place.
+    pub fn move_all_out(&self, files: &[&str], project_dir: &Path) -> anyhow::Result<()> {
+        let checked = files
+            .iter()
+            .map(|file| self.check_out(file, project_dir))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut staged = Vec::new();
+        for (file, listed) in files.iter().zip(&checked) {
+            match self.stage(file, listed, project_dir) {
+                Ok(path) => staged.push(path),
+                Err(error) => {
+                    for path in &staged {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        for (file, path) in files.iter().zip(staged) {
+            let dest = project_dir.join(file);
+            std::fs::rename(&path, &dest)
+                .with_context(|| format!("cannot move {file} into the project"))?;
+        }
+        Ok(())
+    }
+
+    /// Checks that `file` may move into `project_dir`: its entry, listed
+    /// without following links.
+    fn check_out(&self, file: &str, project_dir: &Path) -> anyhow::Result<std::fs::Metadata> {
         let src = self.dir.join(file);
         let dest = project_dir.join(file);
         let listed =
@@ -221,21 +256,53 @@ impl Workspace {
                 );
             }
         }
-        if std::fs::rename(&src, &dest).is_ok() {
+        Ok(listed)
+    }
+
+    /// Puts `file` under a temporary name beside its destination in
+    /// `project_dir` (named as [`crate::table::atomic`] names them, so a
+    /// killed run's are cleaned up); returns that name.
+    fn stage(
+        &self,
+        file: &str,
+        listed: &std::fs::Metadata,
+        project_dir: &Path,
+    ) -> anyhow::Result<PathBuf> {
+        let src = self.dir.join(file);
+        let dest = project_dir.join(file);
+        let parent = dest.parent().unwrap_or(project_dir);
+        let name = dest.file_name().unwrap_or_default().to_string_lossy();
+        let staged = tempfile::Builder::new()
+            .prefix(&format!(".{name}.tmp-{}-", std::process::id()))
+            .tempfile_in(parent)
+            .with_context(|| format!("cannot write in {}", parent.display()))?
+            .into_temp_path()
+            .keep()
+            .with_context(|| format!("cannot write in {}", parent.display()))?;
+        if std::fs::rename(&src, &staged).is_ok() {
             // What was renamed must be what was checked.
-            let moved = std::fs::symlink_metadata(&dest)
-                .with_context(|| format!("cannot read {}", dest.display()))?;
-            if moved.is_file() && outputs::same_file(&listed, &moved) {
-                return Ok(());
+            let moved = std::fs::symlink_metadata(&staged)
+                .with_context(|| format!("cannot read {}", staged.display()))?;
+            if moved.is_file() && outputs::same_file(listed, &moved) {
+                return Ok(staged);
             }
-            let _ = std::fs::remove_file(&dest);
+            let _ = std::fs::remove_file(&staged);
             anyhow::bail!("{file} was replaced while being moved into the project");
         }
-        // Another file system: copy to a temporary name, then rename.
-        let (mut reader, _) = outputs::open_regular(&src)
-            .with_context(|| format!("cannot read {}", src.display()))?;
-        crate::table::atomic::write_with(&dest, |f| std::io::copy(&mut reader, f).map(drop))
-            .with_context(|| format!("cannot write {}", dest.display()))
+        // Another file system: copy.
+        let copied = outputs::open_regular(&src)
+            .with_context(|| format!("cannot read {}", src.display()))
+            .and_then(|(mut reader, _)| {
+                let mut out = std::fs::File::create(&staged)?;
+                std::io::copy(&mut reader, &mut out)?;
+                out.sync_all()?;
+                Ok(())
+            });
+        if let Err(error) = copied {
+            let _ = std::fs::remove_file(&staged);
+            return Err(error.context(format!("cannot write {}", dest.display())));
+        }
+        Ok(staged)
     }
 }
 
