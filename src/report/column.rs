@@ -6,16 +6,13 @@ use ahash::AHashMap;
 
 use super::cell::{Cell, classify, date_month, is_missing, plain_date};
 use super::dtype::Dtype;
-use super::kinds::{self, CODE_MINIMUM, Classes, Fit, Kind, STRAYS};
+use super::kinds::{self, Classes, Fit, Kind, STRAYS};
 use super::sketch::{Sketch, ValueKey};
 use super::tally::{FieldTally, Tallied};
 use crate::table::text::{display_text, python_float};
 
 /// Distinct values of a text column counted before giving up on it.
 pub const CATEGORY_LIMIT: usize = 2_000;
-
-/// Integer columns with at most this many distinct values are categories.
-const FEW_DISTINCT: usize = 20;
 
 /// Statistics of one column, gathered value by value; merge the
 /// accumulators of parts of a file with [`ColumnAcc::merge`].
@@ -270,10 +267,10 @@ impl ColumnAcc {
         let from_csv = dtype.is_none();
         let dtype = dtype.unwrap_or_else(|| self.csv_dtype());
         let present = rows - self.missing;
-        let exact = self.numbers.exact();
-        let binary = exact
-            .as_ref()
-            .is_some_and(|e| e.iter().all(|(k, _)| matches!(k, ValueKey::Int(0 | 1))));
+        let classes = self.classes(present, self.numbers.exact());
+        let exact = classes.exact.as_deref();
+        let binary =
+            exact.is_some_and(|e| e.iter().all(|(k, _)| matches!(k, ValueKey::Int(0 | 1))));
         let bools = self.bools[0] + self.bools[1];
         let numeric = dtype.is_numeric();
         let kind = if name == "patient_id" {
@@ -287,7 +284,7 @@ impl ColumnAcc {
             Kind::Date
         } else if dtype.name == "bool" || (numeric && binary) || bools == present {
             Kind::Boolean
-        } else if numeric && !self.is_code(name) {
+        } else if numeric && !kinds::codes(name, &classes, 0) {
             Kind::Numeric
         } else {
             Kind::Category
@@ -297,12 +294,12 @@ impl ColumnAcc {
         // 1s (an all-missing one too); never patient_id.
         let legacy = (name != "patient_id"
             && (dtype.name == "bool" || (from_csv && numeric && (binary || present == 0))))
-            .then(|| self.legacy_counts(&dtype));
+            .then(|| self.legacy_counts(&dtype, exact));
 
-        let fit = kinds::decide(name, &dtype, &self.classes(present, exact));
+        let fit = kinds::decide(name, &dtype, &classes);
         let either = |k: Kind| kind == k || fit.kind == k;
         let (values, distinct) = if either(Kind::Boolean) || either(Kind::Category) {
-            self.value_counts()
+            self.value_counts(exact)
         } else {
             (None, None)
         };
@@ -343,21 +340,13 @@ impl ColumnAcc {
         }
     }
 
-    fn is_code(&self, name: &str) -> bool {
-        if self.numbers.fractional() > 0 {
-            return false;
-        }
-        if name.to_ascii_lowercase().ends_with("code") {
-            return true;
-        }
-        self.numbers.exact().is_some_and(|e| {
-            e.len() <= FEW_DISTINCT || e.iter().all(|(k, _)| k.value().abs() >= CODE_MINIMUM)
-        })
-    }
-
     /// `value_counts(dropna=False).sort_index(na_position="first")` with
     /// labels as pandas prints the index.
-    fn legacy_counts(&self, dtype: &Dtype) -> Vec<(String, u64)> {
+    fn legacy_counts(
+        &self,
+        dtype: &Dtype,
+        exact: Option<&[(ValueKey, u64)]>,
+    ) -> Vec<(String, u64)> {
         let mut counts = Vec::new();
         if self.missing > 0 {
             counts.push(("NaN".to_string(), self.missing));
@@ -365,7 +354,7 @@ impl ColumnAcc {
         if dtype.name == "bool" {
             counts.push(("False".to_string(), self.bools[0]));
             counts.push(("True".to_string(), self.bools[1]));
-        } else if let Some(exact) = self.numbers.exact() {
+        } else if let Some(exact) = exact {
             let float = dtype.name.starts_with("float");
             for value in [0, 1] {
                 if let Some(&(_, count)) = exact.iter().find(|(k, _)| *k == ValueKey::Int(value)) {
@@ -384,11 +373,12 @@ impl ColumnAcc {
 
     /// Counts of each distinct non-missing value, most frequent first, and
     /// how many distinct values there are; `None` for both when there are
-    /// too many to count.
-    fn value_counts(&self) -> (Option<Vec<(String, u64)>>, Option<u64>) {
-        if self.categories_overflowed
-            || (self.numbers.count() > 0 && self.numbers.exact().is_none())
-        {
+    /// too many to count. `exact` is the numbers' counts, where counted.
+    fn value_counts(
+        &self,
+        exact: Option<&[(ValueKey, u64)]>,
+    ) -> (Option<Vec<(String, u64)>>, Option<u64>) {
+        if self.categories_overflowed || (self.numbers.count() > 0 && exact.is_none()) {
             return (None, None);
         }
         let mut values: Vec<(String, u64)> = Vec::new();
@@ -398,12 +388,8 @@ impl ColumnAcc {
                 values.push((label.to_string(), count));
             }
         }
-        if let Some(exact) = self.numbers.exact() {
-            values.extend(
-                exact
-                    .into_iter()
-                    .map(|(key, count)| (number_label(key), count)),
-            );
+        if let Some(exact) = exact {
+            values.extend(exact.iter().map(|&(key, count)| (number_label(key), count)));
         }
         values.extend(
             self.categories

@@ -41,12 +41,12 @@ pub enum Kind {
 pub const STRAYS: u64 = CURRENT_THRESHOLD;
 
 /// Whole-number columns with at most this many values held by more than
-/// [`STRAYS`] patients (and hardly any others) are categories.
+/// the tolerance (and hardly any others) are categories.
 const FEW_COMMON: usize = 20;
 
 /// Whole numbers of at least six digits are codes (SNOMED CT identifiers
 /// are six to eighteen digits long).
-pub const CODE_MINIMUM: f64 = 100_000.0;
+const CODE_MINIMUM: f64 = 100_000.0;
 
 /// The labels of a boolean column's two values.
 pub type Domain = [&'static str; 2];
@@ -137,7 +137,7 @@ pub fn decide(name: &str, dtype: &Dtype, classes: &Classes) -> Fit {
         .or_else(|| fit(Kind::Boolean, Some(ZERO_ONE), zeros_and_ones))
         .or_else(|| {
             let numbers = fit(Kind::Numeric, None, classes.numbers)?;
-            Some(if codes(name, classes) {
+            Some(if codes(name, classes, STRAYS) {
                 Fit::whole(Kind::Category)
             } else {
                 numbers
@@ -147,11 +147,13 @@ pub fn decide(name: &str, dtype: &Dtype, classes: &Classes) -> Fit {
 }
 
 /// Whether whole numbers name things: the column is called `…code`, or its
-/// values are at least six digits long, or a few values held by many
-/// patients account for all of it; in each case but for [`STRAYS`] values
-/// at most.
-fn codes(name: &str, classes: &Classes) -> bool {
-    if classes.fractional > STRAYS {
+/// values are at least six digits long, or a few values held by more than
+/// `tolerance` patients account for all of it; in each case but for
+/// `tolerance` values at most. [`decide`] tolerates [`STRAYS`]; pandas'
+/// kind (`--sdc legacy`) tolerates none: at most 20 distinct values, or
+/// all of six digits or more.
+pub fn codes(name: &str, classes: &Classes, tolerance: u64) -> bool {
+    if classes.fractional > tolerance {
         return false;
     }
     if name.to_ascii_lowercase().ends_with("code") {
@@ -163,10 +165,10 @@ fn codes(name: &str, classes: &Classes) -> bool {
     let total = |keep: &dyn Fn(&(ValueKey, u64)) -> bool| -> u64 {
         exact.iter().filter(|e| keep(e)).map(|(_, c)| c).sum()
     };
-    let common = exact.iter().filter(|(_, c)| *c > STRAYS).count();
-    let rare = total(&|(_, c)| *c <= STRAYS);
+    let common = exact.iter().filter(|(_, c)| *c > tolerance).count();
+    let rare = total(&|(_, c)| *c <= tolerance);
     let short = total(&|(k, _)| k.value().abs() < CODE_MINIMUM);
-    (common <= FEW_COMMON && rare <= STRAYS) || short <= STRAYS
+    (common <= FEW_COMMON && rare <= tolerance) || short <= tolerance
 }
 
 #[cfg(test)]
