@@ -32,15 +32,6 @@ fn write_project(dir: &Path, names: &[&str]) {
     std::fs::write(dir.join("analysis/write.py"), WRITE).unwrap();
 }
 
-fn cohortkit(dir: &Path, args: &[&str]) -> Output {
-    common::cohortkit()
-        .args(args)
-        .arg("--project-dir")
-        .arg(dir)
-        .output()
-        .unwrap()
-}
-
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -69,8 +60,8 @@ fn logs_under(dir: &Path) -> Vec<PathBuf> {
 /// the names as written in the summary and the manifest. `project` is
 /// canonical, as the actions see their directories. Returns stdout.
 fn run_all_and_check(project: &Path, names: &[&str]) -> String {
-    common::assert_success(&cohortkit(project, &["check"]));
-    let output = cohortkit(project, &["run", "run_all"]);
+    common::assert_success(&common::in_project(project, &["check"]));
+    let output = common::in_project(project, &["run", "run_all"]);
     common::assert_success(&output);
     let out = stdout(&output);
     let metadata = project.join("metadata");
@@ -176,7 +167,7 @@ fn names_with_separators_control_bytes_or_300_characters_run() {
     assert!(out.contains("   log file: metadata/a%2Fb.log\n"), "{out}");
     assert!(out.contains("   log file: metadata/a%252Fb.log\n"), "{out}");
     // The state recorded under the names as written: all is reused.
-    let again = cohortkit(&project, &["run", "run_all"]);
+    let again = common::in_project(&project, &["run", "run_all"]);
     common::assert_success(&again);
     assert!(
         stdout(&again).contains("All actions already completed successfully"),

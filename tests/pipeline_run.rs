@@ -21,13 +21,7 @@ fn project(yaml: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    common::cohortkit()
-        .arg("run")
-        .args(args)
-        .arg("--project-dir")
-        .arg(dir)
-        .output()
-        .unwrap()
+    common::in_project(dir, &[&["run"], args].concat())
 }
 
 fn stdout(output: &Output) -> String {

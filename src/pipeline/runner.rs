@@ -682,6 +682,7 @@ mod tests {
             "{text}"
         );
     }
+
     /// Wide characters take two columns, control characters are escaped:
     /// the table's columns stay aligned and the terminal untouched.
     #[test]

@@ -128,3 +128,13 @@ pub fn python3() -> Option<()> {
     }
     ok.then_some(())
 }
+
+/// Runs `cohortkit ARGS --project-dir DIR` (`check`, `run`) to the end.
+pub fn in_project(dir: &Path, args: &[&str]) -> Output {
+    cohortkit()
+        .args(args)
+        .arg("--project-dir")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
