@@ -306,6 +306,77 @@ pub fn parse(text: &str, tags: Tags) -> Result<Option<Node>, Vec<Problem>> {
     Ok(builder.root)
 }
 
+/// The first tab that the YAML readers of Python refuse (PyYAML, and
+/// ruyaml, which `opensafely` reads project files with): they take a tab for
+/// text only inside quoted and block scalars and comments, and refuse it
+/// anywhere else (indentation, between tokens, inside plain scalars), where
+/// YAML 1.2 allows one as white space. `None` when there is none before
+/// the first point where the text is not YAML ([`parse`] says why).
+pub fn tab_python_refuses(text: &str) -> Option<Problem> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut texts = Vec::new();
+    let mut readable = usize::MAX;
+    for event in Parser::new_from_str(text) {
+        match event {
+            Ok((Event::Scalar(_, style, ..), span)) if style != ScalarStyle::Plain => {
+                // A quoted scalar's span runs on over the white space after
+                // it, so its end is found from its quotes.
+                let end = match style {
+                    ScalarStyle::SingleQuoted => closing_quote(&chars, span.start.index(), '\''),
+                    ScalarStyle::DoubleQuoted => closing_quote(&chars, span.start.index(), '"'),
+                    _ => None,
+                };
+                texts.push(span.start.index()..end.map_or(span.end.index(), |i| i + 1));
+            }
+            Ok(_) => {}
+            Err(error) => {
+                readable = error.marker().index();
+                break;
+            }
+        }
+    }
+    let mut texts = texts.into_iter().peekable();
+    let (mut line, mut in_comment, mut after_space) = (1, false, true);
+    for (index, &c) in chars.iter().take(readable).enumerate() {
+        while texts.next_if(|range| range.end <= index).is_some() {}
+        let in_text = texts.peek().is_some_and(|range| range.start <= index);
+        if c == '\n' {
+            (line, in_comment, after_space) = (line + 1, false, true);
+            continue;
+        }
+        if !in_text && !in_comment {
+            match c {
+                '\t' => {
+                    return Some(Problem::at(
+                        line,
+                        "invalid YAML: a tab outside quotes, which the YAML reader of opensafely refuses; use spaces, or quote the text that holds it",
+                    ));
+                }
+                '#' if after_space => in_comment = true,
+                _ => {}
+            }
+        }
+        after_space = c == ' ';
+    }
+    None
+}
+
+/// The index of the quote that closes the quoted scalar whose first
+/// `quote` is at or after `from` (`''` and `\"` do not close one).
+fn closing_quote(chars: &[char], from: usize, quote: char) -> Option<usize> {
+    let open = from + chars.get(from..)?.iter().position(|&c| c == quote)?;
+    let mut index = open + 1;
+    while let Some(&c) = chars.get(index) {
+        match c {
+            '\\' if quote == '"' => index += 2,
+            '\'' if quote == '\'' && chars.get(index + 1) == Some(&'\'') => index += 2,
+            c if c == quote => return Some(index),
+            _ => index += 1,
+        }
+    }
+    None
+}
+
 /// How much of the document a node stands for: what walking it visits.
 #[derive(Debug, Clone, Copy, Default)]
 struct Size {
@@ -658,6 +729,47 @@ fn merge_sources(node: &Node) -> Result<Vec<&Entry>, Problem> {
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
+
+    #[test]
+    fn tabs_are_refused_outside_quotes_block_scalars_and_comments() {
+        let refused = [
+            "run: python:v2 a.py\tb\n",
+            "run:\tpython:v2\n",
+            "a:\n\tb: 1\n",
+            "run: 'x'\t\n",
+            "a: [1,\t2]\n",
+            "a: 1\n\t\nb: 2\n",
+            "a: 'one\n  two'\nb: c\td\n",
+            "a: b#\tc\n",
+            "a: 'it''s'\t\n",
+            "a: \"say \\\"hi\\\"\"\t\n",
+        ];
+        for text in refused {
+            assert!(tab_python_refuses(text).is_some(), "{text:?}");
+        }
+        assert_eq!(
+            tab_python_refuses("a: 'one\n  two'\nb: c\td\n")
+                .unwrap()
+                .line,
+            Some(3)
+        );
+        let accepted = [
+            "run: \"python:v2\ta.py\"\n",
+            "run: 'python:v2\ta.py'\n",
+            "run: \"python:v2\\ta.py\"\n",
+            "run: python:v2 a.py # a\tcomment\n",
+            "#\tcomment\nrun: x\n",
+            "run: |\n  line\twith tab\n  \tand another\nb: 2\n",
+            "run: >\n  folded\ttext\n",
+            "a: é\nb: 'ü\t'\n",
+            "a: 'it''s\ttrue'\n",
+            "a: \"a \\\" and\ttab\"\n",
+            "a: !!str 'x\ty'\n",
+        ];
+        for text in accepted {
+            assert_eq!(tab_python_refuses(text), None, "{text:?}");
+        }
+    }
 
     fn doc(text: &str) -> Node {
         parse(text, Tags::Check).unwrap().unwrap()

@@ -88,3 +88,47 @@ fn check_agrees_with_opensafely_2_1_5_on_version_5_projects() {
         assert_eq!(cohortkit_verdict(file), theirs, "{}", file.display());
     }
 }
+
+/// A version-5 project that writes scalars plain, quoted and folded, with
+/// comments and a flow sequence: a tab put anywhere in it lands in one of
+/// the places where Python's YAML readers take it as text or refuse it.
+const TABLESS: &str = r#"version: "5.0"
+# the study
+actions:
+  prepare:
+    run: python:v2 analysis/prepare.py --weeks 52  # weekly
+    outputs:
+      moderately_sensitive:
+        table: "output/table.csv"
+        note: 'output/note.txt'
+  describe:
+    run: >
+      r:v2 analysis/describe.R
+    needs: [prepare]
+    outputs:
+      moderately_sensitive:
+        figure: output/figure.png
+"#;
+
+#[test]
+fn check_agrees_with_opensafely_2_1_5_wherever_a_tab_is_put() {
+    let Some(python) = common::opensafely_python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (at, _) in TABLESS.char_indices() {
+        let path = dir.path().join(format!("tab_at_{at}.yaml"));
+        std::fs::write(&path, format!("{}\t{}", &TABLESS[..at], &TABLESS[at..])).unwrap();
+        files.push(path);
+    }
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let upstream = common::run_python(&python, VERDICT, &paths);
+    let upstream: Vec<&str> = upstream.lines().collect();
+    assert_eq!(upstream.len(), files.len());
+    assert!(upstream.contains(&"valid") && upstream.contains(&"invalid"));
+    for (file, theirs) in files.iter().zip(upstream) {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert_eq!(cohortkit_verdict(file), theirs, "{text}");
+    }
+}

@@ -158,6 +158,9 @@ impl Action {
 /// Builds the project model from `text`, checking the rules every version
 /// shares. Fails with every problem found.
 pub fn parse(text: &str) -> Result<Project, Problems> {
+    if let Some(tab) = yaml::tab_python_refuses(text) {
+        return Err(Problems(vec![tab]));
+    }
     let doc = yaml::parse(text, Tags::Check)
         .map_err(Problems)?
         .ok_or_else(|| Problems(vec![Problem::unplaced("the file is empty")]))?;
