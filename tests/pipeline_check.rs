@@ -128,8 +128,34 @@ fn every_rule_fails_with_its_message_and_line() {
 }
 
 #[test]
-fn every_problem_is_reported_at_once() {
-    let text = "version: 5\nfoo: 1\nactions:\n  a:\n    run: python:latest a.py\n    needs: [zz]\n    outputs:\n      highly_sensitive:\n        x: /abs.csv\n  b:\n    run: r a.R\n    outputs:\n      highly_sensitive:\n        x: output/b.csv\n";
+fn every_problem_is_reported_at_once_in_line_order() {
+    // `a` has problems of its own (an unknown key, an invalid output) and
+    // also a `:latest` tag, an unknown need and a cycle with `c`; `b` cannot
+    // be run at all (no tag) and still repeats `a`'s need and `c`'s output.
+    let text = "version: 5
+foo: 1
+actions:
+  a:
+    run: python:latest a.py
+    colour: red
+    needs: [zz, c]
+    outputs:
+      highly_sensitive:
+        x: /abs.csv
+        y: output/a.csv
+  b:
+    run: r b.R
+    needs: [zz]
+    outputs:
+      highly_sensitive:
+        x: output/c.csv
+  c:
+    run: python:v2 c.py
+    needs: [a]
+    outputs:
+      highly_sensitive:
+        x: output/c.csv
+";
     let (code, _, stderr) = check(text);
     assert_eq!(code, 1);
     let problems: Vec<&str> = stderr.lines().filter(|l| l.starts_with("  - ")).collect();
@@ -137,8 +163,14 @@ fn every_problem_is_reported_at_once() {
         problems,
         [
             "  - Unexpected parameters (foo) in project (line 2)",
-            "  - Output path /abs.csv is invalid: is an absolute path (line 9)",
-            "  - Action command r must have a version specified in the form :vN (e.g. r:v2) (line 11)",
+            "  - Unexpected parameters (colour) in action a (line 4)",
+            "  - Action a uses `python:latest`, which is not supported. Provide a version e.g. `:v2` instead. For equivalence, replace `python:latest` with `python:v1` (but note that `v1` is scheduled for deprecation). (line 5)",
+            "  - Action `a` references an unknown action in its `needs` list: zz (line 7)",
+            "  - Output path /abs.csv is invalid: is an absolute path (line 10)",
+            "  - Action command r must have a version specified in the form :vN (e.g. r:v2) (line 13)",
+            "  - Action `b` references an unknown action in its `needs` list: zz (line 14)",
+            "  - Actions depend on each other in a cycle: a -> c -> a (line 20)",
+            "  - Output path output/c.csv is not unique (line 23)",
         ],
         "{stderr}"
     );

@@ -58,8 +58,77 @@ impl fmt::Display for Problems {
     }
 }
 
-/// A parsed project: the version and the actions whose own definition is
-/// valid (cross-action and version rules are checked by `validate`).
+/// A project file as read, whether or not it is valid: the project, what
+/// could be read of the actions it could not hold, and every problem found
+/// in one action at a time (the rules across actions and versions are
+/// `validate`'s).
+#[derive(Debug, Clone)]
+pub struct Reading {
+    /// The project, with the actions whose `run`, `needs` and `outputs`
+    /// were read whole.
+    pub project: Project,
+    /// The other actions, as far as they could be read.
+    pub fragments: Vec<Fragment>,
+    /// The problems of single actions and of the file.
+    pub problems: Vec<Problem>,
+}
+
+/// What could be read of an action whose `run`, `needs` or `outputs` has a
+/// problem, so that the rules across actions still check the rest.
+#[derive(Debug, Clone)]
+pub struct Fragment {
+    /// Its name.
+    pub id: String,
+    /// The line of its name.
+    pub line: usize,
+    /// Its `run:` command, unless that is what has the problem.
+    pub run: Option<Command>,
+    /// The needs that were read.
+    pub needs: Vec<(String, usize)>,
+    /// The outputs that were read.
+    pub outputs: Vec<Output>,
+}
+
+/// What the rules across actions read of one action, whole or a fragment.
+#[derive(Debug, Clone, Copy)]
+pub struct Parts<'a> {
+    /// Its name.
+    pub id: &'a str,
+    /// The line of its name.
+    pub line: usize,
+    /// Its `run:` command, where that was read.
+    pub run: Option<&'a Command>,
+    /// Its needs.
+    pub needs: &'a [(String, usize)],
+    /// Its outputs.
+    pub outputs: &'a [Output],
+}
+
+impl Reading {
+    /// The parts of every action, whole or not, in file order.
+    pub fn parts(&self) -> Vec<Parts<'_>> {
+        let whole = self.project.actions.iter().map(|a| Parts {
+            id: &a.id,
+            line: a.line,
+            run: Some(&a.run),
+            needs: &a.needs,
+            outputs: &a.outputs,
+        });
+        let fragments = self.fragments.iter().map(|f| Parts {
+            id: &f.id,
+            line: f.line,
+            run: f.run.as_ref(),
+            needs: &f.needs,
+            outputs: &f.outputs,
+        });
+        let mut parts: Vec<Parts> = whole.chain(fragments).collect();
+        parts.sort_by_key(|p| p.line);
+        parts
+    }
+}
+
+/// A project: the version and the actions (whole; whether the project is
+/// valid is for [`validate`](super::validate) to say).
 #[derive(Debug, Clone)]
 pub struct Project {
     /// `version`, as a float.
@@ -158,6 +227,18 @@ impl Action {
 /// Builds the project model from `text`, checking the rules every version
 /// shares. Fails with every problem found.
 pub fn parse(text: &str) -> Result<Project, Problems> {
+    let reading = read(text)?;
+    if reading.problems.is_empty() {
+        Ok(reading.project)
+    } else {
+        Err(Problems(reading.problems))
+    }
+}
+
+/// Reads `text` as far as it goes: fails only where there is no project to
+/// read (not YAML, no version, not a mapping); the problems of its actions
+/// come with the [`Reading`].
+pub fn read(text: &str) -> Result<Reading, Problems> {
     if let Some(tab) = yaml::tab_python_refuses(text) {
         return Err(Problems(vec![tab]));
     }
@@ -194,14 +275,15 @@ pub fn parse(text: &str) -> Result<Project, Problems> {
     ));
 
     let mut actions = Vec::new();
+    let mut fragments = Vec::new();
     let mut names = Vec::new();
     match doc.get("actions").map(|n| (n, n.as_map())) {
         Some((_, Some(entries))) => {
             for entry in entries {
                 names.push(entry.key.text.to_string());
-                match action(&entry.key.text, entry.line, &entry.value) {
+                match action(&entry.key.text, entry.line, &entry.value, &mut problems) {
                     Ok(action) => actions.push(action),
-                    Err(mut found) => problems.append(&mut found),
+                    Err(fragment) => fragments.extend(fragment),
                 }
             }
         }
@@ -210,15 +292,16 @@ pub fn parse(text: &str) -> Result<Project, Problems> {
             line: other.map(|(n, _)| n.line),
         }),
     }
-    if !problems.is_empty() {
-        return Err(Problems(problems));
-    }
-    Ok(Project {
-        version,
-        version_line,
-        expectations: doc.get("expectations").cloned(),
-        actions,
-        names,
+    Ok(Reading {
+        project: Project {
+            version,
+            version_line,
+            expectations: doc.get("expectations").cloned(),
+            actions,
+            names,
+        },
+        fragments,
+        problems,
     })
 }
 
@@ -252,15 +335,22 @@ fn version(doc: &Node) -> Result<(f64, usize), Problems> {
     }
 }
 
-/// One action's definition, checked on its own.
-fn action(id: &str, line: usize, node: &Node) -> Result<Action, Vec<Problem>> {
+/// One action's definition, checked on its own: the action when its `run`,
+/// `needs` and `outputs` read whole, else what could be read of it (none
+/// when it is not a mapping). Its problems go into `problems`.
+fn action(
+    id: &str,
+    line: usize,
+    node: &Node,
+    problems: &mut Vec<Problem>,
+) -> Result<Action, Option<Fragment>> {
     let Some(entries) = node.as_map() else {
-        return Err(vec![Problem::at(
+        problems.push(Problem::at(
             line,
             format!("Configuration for action {id} must be a dictionary of key/value pairs"),
-        )]);
+        ));
+        return Err(None);
     };
-    let mut problems = Vec::new();
     for key in ["run", "outputs"] {
         if node.get(key).is_none() {
             problems.push(Problem::at(
@@ -276,14 +366,19 @@ fn action(id: &str, line: usize, node: &Node) -> Result<Action, Vec<Problem>> {
         &format!("action {id}"),
         Some(line),
     ));
-
-    let run = node
-        .get("run")
-        .and_then(|n| collect(&mut problems, command(id, n)));
+    let whole_before = problems.len();
+    let run = node.get("run").and_then(|n| match command(id, n) {
+        Ok(run) => Some(run),
+        Err(problem) => {
+            problems.push(problem);
+            None
+        }
+    });
     let outputs = node
         .get("outputs")
-        .and_then(|n| collect(&mut problems, outputs(id, n)));
-    let needs = collect(&mut problems, needs(id, node.get("needs")));
+        .map_or_else(Vec::new, |n| outputs(id, n, problems));
+    let needs = needs(id, node.get("needs"), problems);
+    let parts_whole = problems.len() == whole_before && node.get("outputs").is_some();
     let config = match node.get("config") {
         None => None,
         Some(n) if n.is_null() => None,
@@ -310,8 +405,8 @@ fn action(id: &str, line: usize, node: &Node) -> Result<Action, Vec<Problem>> {
             }
         },
     };
-    match (run, outputs, needs) {
-        (Some(run), Some(outputs), Some(needs)) if problems.is_empty() => {
+    match run {
+        Some(run) if parts_whole => {
             let action = Action {
                 id: id.to_owned(),
                 line,
@@ -321,12 +416,16 @@ fn action(id: &str, line: usize, node: &Node) -> Result<Action, Vec<Problem>> {
                 config,
                 dummy_data_file,
             };
-            match ehrql_outputs(&action) {
-                Some(problem) => Err(vec![problem]),
-                None => Ok(action),
-            }
+            problems.extend(ehrql_outputs(&action));
+            Ok(action)
         }
-        _ => Err(problems),
+        run => Err(Some(Fragment {
+            id: id.to_owned(),
+            line,
+            run,
+            needs,
+            outputs,
+        })),
     }
 }
 
@@ -393,20 +492,9 @@ fn ehrql_outputs(action: &Action) -> Option<Problem> {
     }
 }
 
-/// Keeps the value of `result`, moving its problems into `problems`.
-fn collect<T>(problems: &mut Vec<Problem>, result: Result<T, Vec<Problem>>) -> Option<T> {
-    match result {
-        Ok(value) => Some(value),
-        Err(mut found) => {
-            problems.append(&mut found);
-            None
-        }
-    }
-}
-
 /// The `run:` string, split, with a valid `NAME:TAG` first word.
-fn command(id: &str, node: &Node) -> Result<Command, Vec<Problem>> {
-    let fail = |message: String| Err(vec![Problem::at(node.line, message)]);
+fn command(id: &str, node: &Node) -> Result<Command, Problem> {
+    let fail = |message: String| Err(Problem::at(node.line, message));
     let Some(raw) = node.as_str() else {
         return fail(format!("`run` section for action {id} must be a string"));
     };
@@ -434,19 +522,20 @@ fn command(id: &str, node: &Node) -> Result<Command, Vec<Problem>> {
     })
 }
 
-/// The `needs:` list.
-fn needs(id: &str, node: Option<&Node>) -> Result<Vec<(String, usize)>, Vec<Problem>> {
+/// The `needs:` list: the names that are names; the problems of the others
+/// go into `problems`.
+fn needs(id: &str, node: Option<&Node>, problems: &mut Vec<Problem>) -> Vec<(String, usize)> {
     let Some(node) = node.filter(|n| !n.is_null()) else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
     let Some(items) = node.as_seq() else {
-        return Err(vec![Problem::at(
+        problems.push(Problem::at(
             node.line,
             format!("`needs` section for action {id} must be a list"),
-        )]);
+        ));
+        return Vec::new();
     };
     let mut needs = Vec::new();
-    let mut problems = Vec::new();
     for item in items {
         match item.as_str() {
             Some(name) if name.contains(' ') => problems.push(Problem::at(
@@ -460,22 +549,19 @@ fn needs(id: &str, node: Option<&Node>) -> Result<Vec<(String, usize)>, Vec<Prob
             )),
         }
     }
-    if problems.is_empty() {
-        Ok(needs)
-    } else {
-        Err(problems)
-    }
+    needs
 }
 
-/// The `outputs:` section: levels, labels and valid patterns.
-fn outputs(id: &str, node: &Node) -> Result<Vec<Output>, Vec<Problem>> {
+/// The `outputs:` section: the outputs with a level, a label and a valid
+/// pattern; the problems of the others go into `problems`.
+fn outputs(id: &str, node: &Node, problems: &mut Vec<Problem>) -> Vec<Output> {
     let Some(entries) = node.as_map() else {
-        return Err(vec![Problem::at(
+        problems.push(Problem::at(
             node.line,
             format!("`outputs` section for action {id} must be a dictionary of key/value pairs"),
-        )]);
+        ));
+        return Vec::new();
     };
-    let mut problems = Vec::new();
     problems.extend(unexpected_parameters(
         entries,
         |k| Level::from_name(k).is_some(),
@@ -534,11 +620,7 @@ fn outputs(id: &str, node: &Node) -> Result<Vec<Output>, Vec<Problem>> {
             ),
         ));
     }
-    if problems.is_empty() {
-        Ok(outputs)
-    } else {
-        Err(problems)
-    }
+    outputs
 }
 
 #[cfg(test)]

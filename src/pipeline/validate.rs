@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::outputs::parent;
-use super::project::{Action, Problems, Project, parse, unexpected_parameters};
+use super::project::{
+    Action, Command, Parts, Problems, Project, Reading, read, unexpected_parameters,
+};
 use crate::yaml::{Problem, Resolved};
 
 /// The population upstream uses when the version has no expectations.
@@ -37,18 +39,19 @@ pub fn load(path: &Path) -> anyhow::Result<(Valid, Vec<Problem>)> {
 /// Checks project file `text` by every rule of its version, touching
 /// nothing else: the valid project and its warnings, or every problem.
 pub fn parse_and_validate(text: &str) -> Result<(Valid, Vec<Problem>), Problems> {
-    validate(parse(text)?)
+    validate(read(text)?)
 }
 
-/// Applies the version's rules; returns the valid project and the warnings,
+/// Applies the version's rules to every action, whole or not, so that one
+/// pass reports every problem; returns the valid project and the warnings,
 /// or every problem.
-pub fn validate(mut project: Project) -> Result<(Valid, Vec<Problem>), Problems> {
-    let v = project.version;
-    let mut problems = Vec::new();
+pub fn validate(mut reading: Reading) -> Result<(Valid, Vec<Problem>), Problems> {
+    let mut problems = std::mem::take(&mut reading.problems);
+    let v = reading.project.version;
     let mut warnings = Vec::new();
     if v < 5.0 {
         warnings.push(Problem::at(
-            project.version_line,
+            reading.project.version_line,
             format!(
                 "Your project file is using an old version ({}); consider updating to version 5",
                 crate::table::text::python_float(v)
@@ -56,8 +59,8 @@ pub fn validate(mut project: Project) -> Result<(Valid, Vec<Problem>), Problems>
         ));
     }
 
-    if let Some(i) = project.actions.iter().position(|a| a.id == RUN_ALL) {
-        let line = project.actions[i].line;
+    if let Some(run_all) = reading.parts().iter().find(|p| p.id == RUN_ALL) {
+        let line = run_all.line;
         if v >= 5.0 {
             problems.push(Problem::at(
                 line,
@@ -68,28 +71,34 @@ pub fn validate(mut project: Project) -> Result<(Valid, Vec<Problem>), Problems>
                 line,
                 format!("`{RUN_ALL}` is a reserved action name: this action is ignored"),
             ));
-            project.actions.remove(i);
-            project.names.retain(|n| n != RUN_ALL);
+            reading.project.actions.retain(|a| a.id != RUN_ALL);
+            reading.fragments.retain(|f| f.id != RUN_ALL);
+            reading.project.names.retain(|n| n != RUN_ALL);
         }
     }
 
-    let population = expectations(&project, &mut problems);
+    let population = expectations(&reading.project, &mut problems);
 
-    for action in &project.actions {
-        image_rules(action, v, &mut problems, &mut warnings);
+    let parts = reading.parts();
+    for part in &parts {
+        if let Some(run) = part.run {
+            image_rules(part.id, run, v, &mut problems, &mut warnings);
+        }
+    }
+    for action in &reading.project.actions {
         if action.run.is_generate_cohort() {
             generate_cohort_rules(action, &mut problems);
         }
     }
-    commands_are_unique(&project.actions, &mut problems);
-    needs_are_known(&project, &mut problems);
-    if problems.is_empty() {
-        needs_are_acyclic(&project.actions, &mut problems);
-    }
+    commands_are_unique(&parts, &mut problems);
+    needs_are_known(&parts, &reading.project.names, &mut problems);
+    needs_are_acyclic(&parts, &mut problems);
     if v >= 2.0 {
-        outputs_are_unique(&project.actions, &mut problems);
+        outputs_are_unique(&parts, &mut problems);
     }
+    let project = reading.project;
 
+    problems.sort_by_key(|p| p.line);
     if problems.is_empty() {
         Ok((
             Valid {
@@ -163,10 +172,15 @@ fn expectations(project: &Project, problems: &mut Vec<Problem>) -> u64 {
 
 /// cohortextractor (refused from version 4) and tags (`:latest` refused
 /// from version 5, `v1` of python and r deprecated).
-fn image_rules(action: &Action, v: f64, problems: &mut Vec<Problem>, warnings: &mut Vec<Problem>) {
-    let first = &action.run.words[0];
-    let id = &action.id;
-    let line = action.run.line;
+fn image_rules(
+    id: &str,
+    run: &Command,
+    v: f64,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) {
+    let first = &run.words[0];
+    let line = run.line;
     if v >= 4.0 && first.starts_with("cohortextractor") {
         problems.push(Problem::at(
             line,
@@ -175,7 +189,7 @@ fn image_rules(action: &Action, v: f64, problems: &mut Vec<Problem>, warnings: &
             ),
         ));
     }
-    let (image, tag) = (action.run.image(), action.run.tag());
+    let (image, tag) = (run.image(), run.tag());
     if v < 5.0 {
         if tag == "latest" {
             warnings.push(Problem::at(
@@ -237,13 +251,16 @@ fn generate_cohort_rules(action: &Action, problems: &mut Vec<Problem>) {
     }
 }
 
-fn commands_are_unique(actions: &[Action], problems: &mut Vec<Problem>) {
+fn commands_are_unique(actions: &[Parts], problems: &mut Vec<Problem>) {
     let mut seen: HashMap<&str, Vec<&str>> = HashMap::new();
     for action in actions {
-        let same = seen.entry(action.run.raw.as_str()).or_default();
+        let Some(run) = action.run else {
+            continue;
+        };
+        let same = seen.entry(run.raw.as_str()).or_default();
         if !same.is_empty() {
             problems.push(Problem::at(
-                action.run.line,
+                run.line,
                 format!(
                     "Action {} has the same 'run' command as other actions: {}",
                     action.id,
@@ -251,14 +268,14 @@ fn commands_are_unique(actions: &[Action], problems: &mut Vec<Problem>) {
                 ),
             ));
         }
-        same.push(&action.id);
+        same.push(action.id);
     }
 }
 
-fn needs_are_known(project: &Project, problems: &mut Vec<Problem>) {
-    for action in &project.actions {
-        for (need, line) in &action.needs {
-            if !project.names.contains(need) {
+fn needs_are_known(actions: &[Parts], names: &[String], problems: &mut Vec<Problem>) {
+    for action in actions {
+        for (need, line) in action.needs {
+            if !names.contains(need) {
                 problems.push(Problem::at(
                     *line,
                     format!(
@@ -272,12 +289,8 @@ fn needs_are_known(project: &Project, problems: &mut Vec<Problem>) {
 }
 
 /// Names every cycle in `needs` (upstream crashes on them).
-fn needs_are_acyclic(actions: &[Action], problems: &mut Vec<Problem>) {
-    let index: HashMap<&str, usize> = actions
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.id.as_str(), i))
-        .collect();
+fn needs_are_acyclic(actions: &[Parts], problems: &mut Vec<Problem>) {
+    let index: HashMap<&str, usize> = actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
     // 0 = unvisited, 1 = on the current path, 2 = done.
     let mut mark = vec![0u8; actions.len()];
     let mut path = Vec::new();
@@ -287,7 +300,7 @@ fn needs_are_acyclic(actions: &[Action], problems: &mut Vec<Problem>) {
 
     fn visit(
         i: usize,
-        actions: &[Action],
+        actions: &[Parts],
         index: &HashMap<&str, usize>,
         mark: &mut [u8],
         path: &mut Vec<usize>,
@@ -298,7 +311,7 @@ fn needs_are_acyclic(actions: &[Action], problems: &mut Vec<Problem>) {
         }
         mark[i] = 1;
         path.push(i);
-        for (need, line) in &actions[i].needs {
+        for (need, line) in actions[i].needs {
             let Some(&j) = index.get(need.as_str()) else {
                 continue;
             };
@@ -307,7 +320,7 @@ fn needs_are_acyclic(actions: &[Action], problems: &mut Vec<Problem>) {
                 let names: Vec<&str> = path[from..]
                     .iter()
                     .chain(std::iter::once(&j))
-                    .map(|&k| actions[k].id.as_str())
+                    .map(|&k| actions[k].id)
                     .collect();
                 let message = if from == path.len() - 1 {
                     format!("Action `{}` needs itself", actions[j].id)
@@ -327,9 +340,9 @@ fn needs_are_acyclic(actions: &[Action], problems: &mut Vec<Problem>) {
     }
 }
 
-fn outputs_are_unique(actions: &[Action], problems: &mut Vec<Problem>) {
+fn outputs_are_unique(actions: &[Parts], problems: &mut Vec<Problem>) {
     let mut seen = std::collections::HashSet::new();
-    for output in actions.iter().flat_map(|a| &a.outputs) {
+    for output in actions.iter().flat_map(|a| a.outputs) {
         if !seen.insert(output.pattern.as_str()) {
             problems.push(Problem::at(
                 output.line,
