@@ -7,7 +7,6 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicI32, Ordering};
 
 use clap::{Parser, Subcommand};
 
@@ -82,7 +81,10 @@ fn execute(name: &str, args: Vec<OsString>) -> anyhow::Result<()> {
 }
 
 fn run_as(name: &str, args: Vec<OsString>) -> ExitCode {
-    install_interrupt_handler();
+    crate::interrupt::install(crate::interrupt::Stoppers {
+        stop_actions: crate::pipeline::process::stop_all,
+        remove_unfinished: crate::table::atomic::remove_all_pending,
+    });
     let result = execute(name, args);
     if let Some(usage) = result
         .as_ref()
@@ -93,8 +95,10 @@ fn run_as(name: &str, args: Vec<OsString>) -> ExitCode {
     }
     // A run whose actions were stopped by a signal ends as that signal
     // says, whichever thread gets there first.
-    let signal = INTERRUPTED.load(Ordering::SeqCst);
-    if signal != 0 {
+    if let Some(signal) = crate::interrupt::signal() {
+        if let Err(error) = result {
+            eprintln!("error: {error:#}");
+        }
         return ExitCode::from(128 + signal as u8);
     }
     match result {
@@ -104,27 +108,4 @@ fn run_as(name: &str, args: Vec<OsString>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The signal that interrupted the program, 0 for none.
-static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
-
-/// On Ctrl-C, SIGTERM or SIGHUP: stop the actions a run has started,
-/// remove unfinished outputs, then exit with 128 + the signal.
-fn install_interrupt_handler() {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
-        return;
-    };
-    std::thread::spawn(move || {
-        if let Some(signal) = signals.forever().next() {
-            INTERRUPTED.store(signal, Ordering::SeqCst);
-            crate::pipeline::process::stop_all();
-            match crate::table::atomic::remove_all_pending() {
-                0 => eprintln!("interrupted"),
-                n => eprintln!("interrupted: {n} unfinished output(s) removed"),
-            }
-            std::process::exit(128 + signal);
-        }
-    });
 }

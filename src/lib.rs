@@ -16,6 +16,7 @@
 //! - [`batch`]: files processed in parallel with one pool, one progress
 //!   bar and one error naming every failure;
 //! - [`directory`]: `-C DIR`, the directory a tool takes its paths from;
+//! - [`interrupt`]: whether a signal came, and how the program stops;
 //! - [`progress`]: progress bars on a terminal, silence elsewhere;
 //! - [`yaml`]: the one YAML layer, with lines, every duplicate key, merge
 //!   keys and bounded aliases;
@@ -26,6 +27,7 @@ pub mod batch;
 pub mod cli;
 pub mod directory;
 pub mod dummy;
+pub mod interrupt;
 pub mod join;
 pub mod pipeline;
 pub mod progress;

@@ -58,7 +58,7 @@ impl ActionLog {
         let path = log_path(project_dir, action);
         let dir = path.parent().expect("inside metadata/");
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let file = AtomicFile::create(&path)
+        let file = AtomicFile::create_record(&path)
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(ActionLog {
             file: Mutex::new(file),

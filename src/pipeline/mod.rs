@@ -141,8 +141,29 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         env: args.env.clone(),
     };
     let runner = runner::Runner::new(&project_dir, &valid, state, options)?;
+    let interrupts = crate::interrupt::RunInterrupts::take();
     let outcomes = runner.run(&planned);
     print!("\n{}", runner::summary(&outcomes));
+    if let Some(signal) = crate::interrupt::signal() {
+        let stopped = |verdict| {
+            let names: Vec<&str> = outcomes
+                .iter()
+                .filter(|o| o.verdict == verdict)
+                .map(|o| o.action.as_str())
+                .collect();
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        };
+        anyhow::bail!(
+            "the run was interrupted (signal {signal}): cancelled {}; not started {}",
+            stopped(schedule::Verdict::Cancelled),
+            stopped(schedule::Verdict::NotStarted)
+        );
+    }
+    drop(interrupts);
     let failed: Vec<&str> = outcomes
         .iter()
         .filter(|o| o.verdict == schedule::Verdict::Failed)

@@ -19,10 +19,6 @@ use super::metadata::ActionLog;
 /// (where set), besides `OPENSAFELY_BACKEND` and those named with `--env`.
 pub const PASSED_ENVIRONMENT: [&str; 5] = ["PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR"];
 
-/// How long an interrupted action has to stop after SIGTERM, before
-/// SIGKILL.
-const GRACE: Duration = Duration::from_secs(5);
-
 /// How long output left in the pipes by background children is read after
 /// the main process has ended and its group was killed.
 const DRAIN: Duration = Duration::from_secs(2);
@@ -108,13 +104,13 @@ pub fn exit_code(status: ExitStatus) -> i32 {
 }
 
 /// Stops every running action: SIGTERM to each group, then SIGKILL to
-/// those still there after a grace period.
-pub fn stop_all() {
+/// those still there after `grace`.
+pub fn stop_all(grace: Duration) {
     let groups: Vec<i32> = lock().iter().copied().collect();
     for &group in &groups {
         signal_group(group, libc::SIGTERM);
     }
-    let deadline = Instant::now() + GRACE;
+    let deadline = Instant::now() + grace;
     while Instant::now() < deadline && groups.iter().any(|&g| group_exists(g)) {
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -282,8 +282,9 @@ pub fn read(text: &str) -> Result<Reading, Problems> {
             for entry in entries {
                 names.push(entry.key.text.to_string());
                 match action(&entry.key.text, entry.line, &entry.value, &mut problems) {
-                    Ok(action) => actions.push(action),
-                    Err(fragment) => fragments.extend(fragment),
+                    ActionRead::Whole(action) => actions.push(action),
+                    ActionRead::Fragment(fragment) => fragments.push(fragment),
+                    ActionRead::Unreadable => {}
                 }
             }
         }
@@ -335,21 +336,25 @@ fn version(doc: &Node) -> Result<(f64, usize), Problems> {
     }
 }
 
-/// One action's definition, checked on its own: the action when its `run`,
-/// `needs` and `outputs` read whole, else what could be read of it (none
-/// when it is not a mapping). Its problems go into `problems`.
-fn action(
-    id: &str,
-    line: usize,
-    node: &Node,
-    problems: &mut Vec<Problem>,
-) -> Result<Action, Option<Fragment>> {
+/// What one action's definition gave.
+enum ActionRead {
+    /// Its `run`, `needs` and `outputs` read whole.
+    Whole(Action),
+    /// Some of them have problems; the rest.
+    Fragment(Fragment),
+    /// It is not a mapping.
+    Unreadable,
+}
+
+/// One action's definition, checked on its own; its problems go into
+/// `problems`.
+fn action(id: &str, line: usize, node: &Node, problems: &mut Vec<Problem>) -> ActionRead {
     let Some(entries) = node.as_map() else {
         problems.push(Problem::at(
             line,
             format!("Configuration for action {id} must be a dictionary of key/value pairs"),
         ));
-        return Err(None);
+        return ActionRead::Unreadable;
     };
     for key in ["run", "outputs"] {
         if node.get(key).is_none() {
@@ -417,15 +422,15 @@ fn action(
                 dummy_data_file,
             };
             problems.extend(ehrql_outputs(&action));
-            Ok(action)
+            ActionRead::Whole(action)
         }
-        run => Err(Some(Fragment {
+        run => ActionRead::Fragment(Fragment {
             id: id.to_owned(),
             line,
             run,
             needs,
             outputs,
-        })),
+        }),
     }
 }
 

@@ -184,6 +184,7 @@ impl<'a> Runner<'a> {
         std::thread::scope(|scope| {
             let mut start = |a, executor| self.spawn(scope, sender.clone(), a, executor);
             loop {
+                progress.stop |= crate::interrupt::signal().is_some();
                 self.advance_pending(&mut pending, &mut progress, &needs, &mut start);
                 if progress.running == 0 {
                     break;
@@ -267,11 +268,16 @@ impl<'a> Runner<'a> {
 
     /// The outcome of action `a`, left pending when the run stopped.
     fn not_started(&self, a: usize) -> Outcome {
+        let why = match crate::interrupt::signal() {
+            Some(_) => "Not started: the run was interrupted",
+            None => {
+                "Not started: an earlier action failed (use --continue-on-error to run what can run)"
+            }
+        };
         Outcome::not_run(
             &self.valid.project.actions[a].id,
             Verdict::NotStarted,
-            "Not started: an earlier action failed (use --continue-on-error to run what can run)"
-                .into(),
+            why.into(),
         )
     }
 
@@ -333,6 +339,9 @@ impl<'a> Runner<'a> {
         let ws = self.workspace(action)?;
         let log = ActionLog::create(&self.project_dir, &action.id)?;
         let finished = self.run_job(action, executor, &ws, &log);
+        if let Some(signal) = crate::interrupt::signal() {
+            return self.cancel(action, finished, created_at, log, signal);
+        }
         // The log is written however collection ends; the outputs moved
         // into the project all or none.
         let (collected, uncollected) = match self.collect(ws, action, executor, &log) {
@@ -385,6 +394,33 @@ impl<'a> Runner<'a> {
             started: None,
             elapsed: Duration::ZERO,
         })
+    }
+
+    /// Ends an action the run's interrupt stopped: nothing it wrote is kept
+    /// (its directory goes with `ws`), its log says why, and the state
+    /// records it cancelled.
+    fn cancel(
+        &self,
+        action: &Action,
+        finished: execute::Finished,
+        created_at: String,
+        log: ActionLog,
+        signal: i32,
+    ) -> anyhow::Result<Outcome> {
+        let message =
+            format!("Cancelled: the run was interrupted (signal {signal}), so no output was kept");
+        log.finish(&Trailer {
+            command: finished.command,
+            exit_code: finished.exit_code,
+            created_at,
+            completed_at: metadata::now(),
+            status_message: message.clone(),
+            hint: None,
+            outputs: Vec::new(),
+            excluded: Vec::new(),
+        })?;
+        self.end_state(action, RunState::Cancelled, &[]);
+        Ok(Outcome::not_run(&action.id, Verdict::Cancelled, message))
     }
 
     /// Runs the action's command in its directory, writing to its log
@@ -522,13 +558,19 @@ impl<'a> Runner<'a> {
     }
 
     fn finish_state(&self, action: &Action, succeeded: bool, outputs: &[(String, Level)]) {
+        let status = if succeeded {
+            RunState::Succeeded
+        } else {
+            RunState::Failed
+        };
+        self.end_state(action, status, outputs);
+    }
+
+    /// Records how the action's run ended, and the outputs it recorded.
+    fn end_state(&self, action: &Action, status: RunState, outputs: &[(String, Level)]) {
         let mut state = self.state.lock().expect("no panics while recording");
         if let Some(run) = state.actions.get_mut(&action.id) {
-            run.status = if succeeded {
-                RunState::Succeeded
-            } else {
-                RunState::Failed
-            };
+            run.status = status;
             run.completed_at = Some(metadata::now());
             run.outputs = outputs.iter().cloned().collect();
         }

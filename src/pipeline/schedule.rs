@@ -17,8 +17,11 @@ pub enum Verdict {
     /// Not run: nothing here can run it (or an action it needs), and
     /// `--skip-unavailable` was given.
     Skipped,
-    /// Not started because an earlier action failed.
+    /// Not started because an earlier action failed or the run was
+    /// interrupted.
     NotStarted,
+    /// Stopped because the run was interrupted.
+    Cancelled,
 }
 
 impl Verdict {
@@ -30,6 +33,7 @@ impl Verdict {
             Verdict::DependencyFailed => "dependency failed",
             Verdict::Skipped => "skipped",
             Verdict::NotStarted => "not started",
+            Verdict::Cancelled => "cancelled",
         }
     }
 }

@@ -23,7 +23,8 @@ pub enum RunState {
     Succeeded,
     /// Finished with an error.
     Failed,
-    /// Interrupted: found `Running` at the start of a later run.
+    /// Interrupted: the run was, or it was found `Running` at the start of
+    /// a later run.
     Cancelled,
 }
 
@@ -144,12 +145,11 @@ impl RunLock {
 
 /// Writes `bytes` to `path` through a temporary file, creating directories.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     }
-    crate::table::atomic::write_with(path, |f| f.write_all(bytes))
+    crate::table::atomic::write_record(path, bytes)
         .with_context(|| format!("cannot write {}", path.display()))
 }
 

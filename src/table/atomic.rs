@@ -3,7 +3,8 @@
 //! Every output is written to a hidden temporary name in its target
 //! directory and renamed into place once complete. Temporary files are
 //! removed when dropped (an error), and by [`remove_all_pending`], which the
-//! command-line front end calls when interrupted (Ctrl-C, SIGTERM, SIGHUP).
+//! command-line front end calls when interrupted (Ctrl-C, SIGTERM, SIGHUP);
+//! writes fail once the program is interrupted.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -20,11 +21,25 @@ pub struct AtomicFile {
     writer: Option<BufWriter<File>>,
     temp: PathBuf,
     dest: PathBuf,
+    /// Whether writes fail once the program is interrupted.
+    interruptible: bool,
 }
 
 impl AtomicFile {
-    /// Starts writing `dest`: creates `.NAME.tmp-PID-N` beside it.
+    /// Starts writing output `dest`: creates `.NAME.tmp-PID-N` beside it.
+    /// Writes fail once the program is interrupted.
     pub fn create(dest: &Path) -> io::Result<AtomicFile> {
+        AtomicFile::open(dest, true)
+    }
+
+    /// Starts writing `dest`, a record of what happened (a log, a state):
+    /// as [`AtomicFile::create`], but written through an interrupt, which
+    /// it may have to record.
+    pub fn create_record(dest: &Path) -> io::Result<AtomicFile> {
+        AtomicFile::open(dest, false)
+    }
+
+    fn open(dest: &Path, interruptible: bool) -> io::Result<AtomicFile> {
         let dir = match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -46,7 +61,17 @@ impl AtomicFile {
             writer: Some(BufWriter::with_capacity(1 << 20, file)),
             temp: temp_path,
             dest: dest.to_path_buf(),
+            interruptible,
         })
+    }
+
+    /// An error once the program is interrupted, unless this is a record.
+    fn check_interrupt(&self) -> io::Result<()> {
+        if self.interruptible {
+            crate::interrupt::check()
+        } else {
+            Ok(())
+        }
     }
 
     /// The final path this file will have.
@@ -56,6 +81,7 @@ impl AtomicFile {
 
     /// Flushes, syncs and renames the file to its final name.
     pub fn commit(mut self) -> io::Result<()> {
+        self.check_interrupt()?;
         let writer = self.writer.take().expect("writer present until commit");
         let file = writer.into_inner().map_err(|e| e.into_error())?;
         let renamed = file
@@ -89,12 +115,16 @@ fn rename_error(dest: &Path, error: io::Error) -> io::Error {
     }
 }
 
+/// Each write to an output fails once the program is interrupted, so that
+/// an interrupted tool stops writing.
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.check_interrupt()?;
         self.writer.as_mut().expect("not committed").write(buf)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.check_interrupt()?;
         self.writer.as_mut().expect("not committed").write_all(buf)
     }
 
@@ -150,13 +180,21 @@ pub fn remove_stale(dir: &Path) -> usize {
         .count()
 }
 
-/// Writes `dest` atomically with the bytes `write` produces.
+/// Writes output `dest` atomically with the bytes `write` produces.
 pub fn write_with(
     dest: &Path,
     write: impl FnOnce(&mut AtomicFile) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut file = AtomicFile::create(dest)?;
     write(&mut file)?;
+    file.commit()
+}
+
+/// Writes record `dest` atomically with `bytes`, interrupted or not (see
+/// [`AtomicFile::create_record`]).
+pub fn write_record(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = AtomicFile::create_record(dest)?;
+    file.write_all(bytes)?;
     file.commit()
 }
 
