@@ -415,3 +415,64 @@ fn outputs_move_all_or_none_and_the_log_stays() {
     );
     assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 0);
 }
+
+#[test]
+fn an_action_cannot_change_the_projects_files_in_place() {
+    // `produce` writes an output; `vandal`, which needs it, truncates that
+    // input, appends to and chmods a code file, and writes its own output.
+    let yaml = "version: '3.0'
+expectations:
+  population_size: 10
+actions:
+  produce:
+    run: python:latest analysis/make.py OUTSIDE
+    outputs:
+      moderately_sensitive:
+        real: output/real.csv
+  vandal:
+    run: python:latest analysis/vandal.py
+    needs: [produce]
+    outputs:
+      moderately_sensitive:
+        done: output/done.txt
+";
+    let setup = Setup::new(yaml);
+    let vandal = "import os
+open('output/real.csv', 'w').close()
+with open('analysis/make.py', 'a') as f:
+    f.write('# appended by vandal\\n')
+os.chmod('analysis/make.py', 0o777)
+os.chmod('project.yaml', 0o600)
+open('output/done.txt', 'w').write('done')
+";
+    write(&setup.project().join("analysis/vandal.py"), vandal);
+    let project = setup.project();
+    let mode = |file: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(project.join(file))
+            .unwrap()
+            .permissions()
+            .mode()
+    };
+    let (code, stdout) = setup.run(&["produce"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let before = snapshot(&project);
+    let modes = [mode("analysis/make.py"), mode("project.yaml")];
+
+    let (code, stdout) = setup.run(&["vandal"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let mut after = snapshot(&project);
+    // Only the new output and the run's own records differ.
+    after.retain(|(file, _)| file != "output/done.txt" && !file.starts_with("metadata/"));
+    let mut expected = before.clone();
+    expected.retain(|(file, _)| !file.starts_with("metadata/"));
+    assert_eq!(after, expected);
+    assert_eq!([mode("analysis/make.py"), mode("project.yaml")], modes);
+    // The producer's recorded output is still what the manifest says.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&project.join("metadata/manifest.json"))).unwrap();
+    assert_eq!(
+        manifest["outputs"]["output/real.csv"]["content_hash"],
+        sha256(read(&project.join("output/real.csv")).as_bytes())
+    );
+}

@@ -54,6 +54,14 @@ pub enum Native {
 }
 
 impl Native {
+    /// Whether the action never runs another program: `generate_cohort`
+    /// runs a cohortextractor on PATH for a study with no schema.
+    pub fn in_process_only(self) -> bool {
+        self != Native::GenerateCohort
+    }
+}
+
+impl Native {
     /// The tool's name, its `argv[0]`.
     fn name(self) -> &'static str {
         match self {

@@ -22,7 +22,7 @@ use super::schedule::{self, Step, Verdict};
 use super::state::{self, LastRun, RunState, State};
 use super::status_text::{Ending, status_text};
 use super::validate::Valid;
-use super::workspace::{self, Workspace};
+use super::workspace::{self, Inputs, Workspace};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -336,7 +336,7 @@ impl<'a> Runner<'a> {
     fn execute(&self, action: &Action, executor: &Executor) -> anyhow::Result<Outcome> {
         let created_at = metadata::now();
         let previous = self.start_state(action, &created_at)?;
-        let ws = self.workspace(action)?;
+        let ws = self.workspace(action, executor)?;
         let log = ActionLog::create(&self.project_dir, &action.id)?;
         let finished = self.run_job(action, executor, &ws, &log);
         if let Some(signal) = crate::interrupt::signal() {
@@ -463,13 +463,19 @@ impl<'a> Runner<'a> {
     }
 
     /// The action's own directory, holding the project's code files and the
-    /// recorded outputs of its needs.
-    fn workspace(&self, action: &Action) -> anyhow::Result<Workspace> {
+    /// recorded outputs of its needs: linked for the tools that cohortkit
+    /// runs in-process, copied for anything else.
+    fn workspace(&self, action: &Action, executor: &Executor) -> anyhow::Result<Workspace> {
+        let inputs = match executor {
+            Executor::Native(native) if native.in_process_only() => Inputs::Linked,
+            _ => Inputs::Copied,
+        };
         Workspace::create(
             &work_root(&self.project_dir),
             &action.id,
             &self.project_dir,
             &self.files_for(action),
+            inputs,
         )
     }
 

@@ -1,8 +1,13 @@
 //! Per-action directories, as upstream's per-job volumes: the project's
 //! files minus `.git`, `metadata/` and anything matching an output pattern,
-//! plus the recorded outputs of the actions it needs. Files are hard-linked
-//! (copied where linking fails). After the action, the files matching its
-//! patterns are moved back into the project and the directory is removed.
+//! plus the recorded outputs of the actions it needs. After the action, the
+//! files matching its patterns are moved back into the project and the
+//! directory is removed.
+//!
+//! Whatever an action does to its files never reaches the project's (see
+//! [`Inputs`]): a program gets copies, cloned where the file system can
+//! (reflinks, on Btrfs or XFS, cost no space and no time); cohortkit's own tools, which never write to a file they did not
+//! create, get hard links.
 //!
 //! Only regular files cross between the project and an action's directory.
 //! A symbolic link among the project's files is followed only when it leads
@@ -86,6 +91,19 @@ fn stamp(path: &Path) -> Option<Stamp> {
     Some((inode, meta.len(), meta.modified().ok()))
 }
 
+/// How an action's directory gets the project's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inputs {
+    /// Hard links (copies where linking fails): for cohortkit's own tools,
+    /// which write every output under a new name and rename it, so that
+    /// large extracts cost nothing. Changing a linked file in place would
+    /// change the project's.
+    Linked,
+    /// Copies, cloned where the file system can: for programs, which may
+    /// truncate, append to or `chmod` what they get.
+    Copied,
+}
+
 /// One action's directory.
 #[derive(Debug)]
 pub struct Workspace {
@@ -97,15 +115,16 @@ pub struct Workspace {
 impl Workspace {
     /// Creates a fresh directory directly under `root` for `action` (named
     /// after its [`file_names::file_name`]) holding `files` (relative to
-    /// `project_dir`) under the same relative paths. Only regular files are
-    /// linked in: a symbolic link is replaced by the file it leads to when
-    /// that is a regular file of the project among `files`, and every entry
-    /// left out is named in [`Workspace::left_out`].
+    /// `project_dir`) under the same relative paths, as `inputs` says. Only
+    /// regular files are put in: a symbolic link is replaced by the file it
+    /// leads to when that is a regular file of the project among `files`,
+    /// and every entry left out is named in [`Workspace::left_out`].
     pub fn create(
         root: &Path,
         action: &str,
         project_dir: &Path,
         files: &[String],
+        inputs: Inputs,
     ) -> anyhow::Result<Workspace> {
         std::fs::create_dir_all(root)
             .with_context(|| format!("cannot create {}", root.display()))?;
@@ -135,7 +154,8 @@ impl Workspace {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create {}", parent.display()))?;
             }
-            if std::fs::hard_link(&src, &dest).is_err() {
+            let linked = inputs == Inputs::Linked && std::fs::hard_link(&src, &dest).is_ok();
+            if !linked {
                 copy_regular(&src, &dest).with_context(|| {
                     format!("cannot copy {} into the action's directory", src.display())
                 })?;
@@ -384,12 +404,31 @@ fn inside(root: &Path, path: &Path) -> Option<String> {
 }
 
 /// Copies the regular file `src` to `dest` with its permissions, refusing
-/// anything else ([`outputs::open_regular`]).
+/// anything else ([`outputs::open_regular`]): a clone sharing its blocks
+/// until either is written where the file system has them, else the bytes.
 fn copy_regular(src: &Path, dest: &Path) -> std::io::Result<()> {
     let (mut reader, meta) = outputs::open_regular(src)?;
     let mut writer = std::fs::File::create(dest)?;
-    std::io::copy(&mut reader, &mut writer)?;
+    if !clone(&reader, &writer) {
+        std::io::copy(&mut reader, &mut writer)?;
+    }
     writer.set_permissions(meta.permissions())
+}
+
+/// Makes the empty file `to` a clone of `from` (a reflink, `FICLONE`);
+/// whether the file system did.
+#[cfg(target_os = "linux")]
+fn clone(from: &std::fs::File, to: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: ioctl(2) on two open descriptors, which outlive the call;
+    // FICLONE takes the source descriptor as its argument.
+    unsafe { libc::ioctl(to.as_raw_fd(), libc::FICLONE, from.as_raw_fd()) == 0 }
+}
+
+/// No clones here: every copy is of the bytes.
+#[cfg(not(target_os = "linux"))]
+fn clone(_from: &std::fs::File, _to: &std::fs::File) -> bool {
+    false
 }
 
 impl Drop for Workspace {
@@ -435,7 +474,7 @@ mod tests {
         write(p, "output/in.csv", "a\n1\n");
         let root = p.join("metadata/.cohortkit/work");
         let files = vec!["analysis/a.py".to_string(), "output/in.csv".to_string()];
-        let ws = Workspace::create(&root, "act", p, &files).unwrap();
+        let ws = Workspace::create(&root, "act", p, &files, Inputs::Linked).unwrap();
         let dir = ws.dir().to_path_buf();
         assert_eq!(ws.files().unwrap(), files);
         assert!(ws.new_files().unwrap().is_empty());
@@ -457,6 +496,42 @@ mod tests {
         );
         drop(ws);
         assert!(!dir.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn copied_inputs_are_the_actions_own_and_linked_ones_are_shared() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let project = tempfile::tempdir().unwrap();
+        let p = project.path();
+        write(p, "output/in.csv", "a\n1\n");
+        std::fs::set_permissions(p.join("output/in.csv"), PermissionsExt::from_mode(0o640))
+            .unwrap();
+        let files = vec!["output/in.csv".to_string()];
+        let root = p.join("metadata/work");
+        let inode = |path: &Path| std::fs::metadata(path).unwrap().ino();
+
+        let linked = Workspace::create(&root, "a", p, &files, Inputs::Linked).unwrap();
+        let link = linked.dir().join("output/in.csv");
+        assert_eq!(inode(&link), inode(&p.join("output/in.csv")));
+
+        let copied = Workspace::create(&root, "b", p, &files, Inputs::Copied).unwrap();
+        let copy = copied.dir().join("output/in.csv");
+        assert_ne!(inode(&copy), inode(&p.join("output/in.csv")));
+        assert_eq!(std::fs::read_to_string(&copy).unwrap(), "a\n1\n");
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640);
+        std::fs::write(&copy, "changed").unwrap();
+        std::fs::set_permissions(&copy, PermissionsExt::from_mode(0o777)).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(p.join("output/in.csv")).unwrap(),
+            "a\n1\n"
+        );
+        let mode = std::fs::metadata(p.join("output/in.csv"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640);
     }
 
     #[cfg(unix)]
@@ -484,7 +559,8 @@ mod tests {
                 "analysis/up"
             ]
         );
-        let ws = Workspace::create(&p.join("metadata/work"), "act", p, &files).unwrap();
+        let ws =
+            Workspace::create(&p.join("metadata/work"), "act", p, &files, Inputs::Linked).unwrap();
         assert_eq!(ws.files().unwrap(), ["analysis/a.py", "analysis/alias.py"]);
         assert_eq!(
             std::fs::read_to_string(ws.dir().join("analysis/alias.py")).unwrap(),
