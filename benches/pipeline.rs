@@ -1,13 +1,15 @@
 //! Criterion benchmarks of the pipeline's own overhead around the tools it
 //! runs: reading and validating the FLUCATS project.yaml, listing a
-//! project's code files, preparing an action's directory (hard links of 109
-//! extracts) and describing outputs for the manifest (sha256).
+//! project's code files, preparing an action's directory with 109 one-MiB
+//! extracts (hard links for cohortkit's own tools beside copies for
+//! programs) and describing outputs for the manifest (sha256).
 
 use std::path::Path;
 
 use cohortkit::pipeline::metadata;
 use cohortkit::pipeline::outputs::{Level, Level4Check};
-use cohortkit::pipeline::{validate, workspace::Workspace, workspace::code_files};
+use cohortkit::pipeline::validate;
+use cohortkit::pipeline::workspace::{Inputs, Workspace, code_files};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn flucats_project() -> std::path::PathBuf {
@@ -47,9 +49,14 @@ fn benches(c: &mut Criterion) {
     inputs.retain(|f| f.starts_with("output/"));
     assert_eq!(inputs.len(), 109);
     let root = p.join("metadata/.cohortkit/work");
-    c.bench_function("prepare an action directory (109 inputs)", |b| {
-        b.iter(|| Workspace::create(&root, "join", p, &inputs).unwrap())
-    });
+    let mut group = c.benchmark_group("prepare an action directory (109 MiB of inputs)");
+    group.throughput(Throughput::Bytes(109 << 20));
+    for (name, how) in [("linked", Inputs::Linked), ("copied", Inputs::Copied)] {
+        group.bench_function(name, |b| {
+            b.iter(|| Workspace::create(&root, "join", p, &inputs, how).unwrap())
+        });
+    }
+    group.finish();
 
     let mut group = c.benchmark_group("manifest");
     group.throughput(Throughput::Bytes(1 << 20));
