@@ -7,6 +7,7 @@
 //!   (`dataset-report`);
 //! - [`dummy`]: dummy cohorts drawn from a schema (`cohortkit generate`,
 //!   and `generate_cohort` in pipelines) and schema import;
+//! - [`measures`]: cohortextractor's `generate_measures`, natively;
 //! - [`pipeline`]: `project.yaml` checked and run locally, data actions
 //!   in-process (`check`, `run`, `demo`);
 //! - [`cli`]: the `cohortkit` subcommands and argv\[0\] dispatch, exit
@@ -18,6 +19,7 @@
 //! - [`directory`]: `-C DIR`, the directory a tool takes its paths from;
 //! - [`interrupt`]: whether a signal came, and how the program stops;
 //! - [`progress`]: progress bars on a terminal, silence elsewhere;
+//! - [`study`]: cohortextractor study definitions read as written;
 //! - [`yaml`]: the one YAML layer, with lines, every duplicate key, merge
 //!   keys and bounded aliases;
 //! - [`table`]: reading and writing cohort files in every format, values
@@ -29,8 +31,10 @@ pub mod directory;
 pub mod dummy;
 pub mod interrupt;
 pub mod join;
+pub mod measures;
 pub mod pipeline;
 pub mod progress;
 pub mod report;
+pub mod study;
 pub mod table;
 pub mod yaml;

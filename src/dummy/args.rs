@@ -132,6 +132,11 @@ pub(super) struct ImportArgs {
     /// the definition order).
     #[arg(long, value_name = "FILE")]
     pub(super) order_from: Option<PathBuf>,
+    /// The study definition (`PROJECT/analysis/NAME.py`), read with python3
+    /// for its default_expectations, index_date and variable order
+    /// (default: NAME.py beside the dump, if there is one).
+    #[arg(long, value_name = "FILE")]
+    pub(super) definition: Option<PathBuf>,
 }
 
 pub(super) fn parse_day(text: &str) -> Result<Day, String> {

@@ -277,12 +277,37 @@ fn import_schema(args: &ImportArgs) -> anyhow::Result<()> {
         }
     };
     let order = args.order_from.as_deref().map(header_of).transpose()?;
+    let beside = args.study_yaml.with_file_name(format!("{name}.py"));
+    let definition_file = args
+        .definition
+        .clone()
+        .or_else(|| beside.is_file().then_some(beside));
+    let definition = definition_file
+        .as_deref()
+        .map(|file| read_definition(file, &name))
+        .transpose()?;
+    let index_date = match (&args.index_date, &definition) {
+        (Some(day), _) => Some(*day),
+        (None, Some(d)) => d.index_date.as_deref().and_then(Day::parse_iso),
+        (None, None) => None,
+    };
     let options = study_yaml::Options {
         name,
-        defaults: args.defaults.clone(),
-        index_date: args.index_date,
+        defaults: args.defaults.clone().or_else(|| {
+            definition
+                .as_ref()
+                .map(|d| d.default_expectations.to_string())
+        }),
+        index_date,
         dumped_on: args.dumped_on,
         order,
+        definition_order: definition.as_ref().map(|d| {
+            d.columns
+                .iter()
+                .filter(|(_, hidden)| !hidden)
+                .map(|(name, _)| name.clone())
+                .collect()
+        }),
     };
     let schema = study_yaml::import(&text, &options)
         .with_context(|| format!("cannot import {}", args.study_yaml.display()))?;
@@ -303,6 +328,9 @@ fn import_schema(args: &ImportArgs) -> anyhow::Result<()> {
     if let Some(file) = &args.order_from {
         notes.push(format!("--order-from {}", file_name(file)));
     }
+    if let Some(file) = &definition_file {
+        notes.push(format!("--definition {}", file_name(file)));
+    }
     if !notes.is_empty() {
         header.push_str(&format!("\nwith {}", notes.join(" ")));
     }
@@ -318,6 +346,25 @@ fn import_schema(args: &ImportArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Reads the study definition `file` (`PROJECT/analysis/NAME.py`).
+fn read_definition(file: &Path, name: &str) -> anyhow::Result<crate::study::Definition> {
+    let analysis = file.parent().unwrap_or(Path::new("."));
+    let project = analysis.parent().unwrap_or(Path::new("."));
+    let named = file.file_stem().is_some_and(|s| s == name);
+    if !named || analysis.file_name().is_none_or(|d| d != "analysis") {
+        anyhow::bail!(
+            "--definition {}: expected PROJECT/analysis/{name}.py (the study is imported as cohortextractor imports it, from its project)",
+            file.display()
+        );
+    }
+    let project = if project.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        project
+    };
+    Ok(crate::study::read(project, name, &[])?)
 }
 
 /// The column names in the header of an extract of any format.

@@ -31,6 +31,10 @@ pub struct Options {
     /// Column order (an existing extract's header); upstream's rule when
     /// absent.
     pub order: Option<Vec<String>>,
+    /// The study definition's order of its variables, which upstream's
+    /// rule follows within each group (alphabetical order when absent: the
+    /// dump sorts its keys).
+    pub definition_order: Option<Vec<String>>,
 }
 
 /// What went wrong, in which input.
@@ -84,7 +88,11 @@ pub fn import(text: &str, options: &Options) -> Result<Schema, ImportError> {
     if !importer.problems.is_empty() {
         return Err(ImportError::Dump(importer.problems));
     }
-    let columns = order(columns, options.order.as_deref())?;
+    let columns = order(
+        columns,
+        options.order.as_deref(),
+        options.definition_order.as_deref(),
+    )?;
     let mut schema_defaults = Defaults::default();
     let mut problems = Vec::new();
     if let Some(node) = defaults.incidence {
@@ -486,11 +494,14 @@ impl<'b> Importer<'_, 'b> {
                 mean: self.number(node, "mean")?,
                 stddev: self.number(node, "stddev")?,
             }),
+            Some("poisson") => Some(IntDistribution::Poisson {
+                mean: self.number(node, "mean")?,
+            }),
             Some("population_ages") => Some(IntDistribution::PopulationAges),
             _ => {
                 self.problems.push(Problem::at(
                     node.line,
-                    "int distributions are normal or population_ages",
+                    "int distributions are normal, poisson or population_ages",
                 ));
                 None
             }
@@ -593,9 +604,15 @@ impl<'b> Importer<'_, 'b> {
 fn order(
     mut columns: Vec<(Group, Column)>,
     wanted: Option<&[String]>,
+    definition: Option<&[String]>,
 ) -> Result<Vec<Column>, ImportError> {
     let Some(wanted) = wanted else {
-        columns.sort_by_key(|(group, _)| *group);
+        let place = |name: &str| {
+            definition
+                .and_then(|d| d.iter().position(|n| n == name))
+                .unwrap_or(usize::MAX)
+        };
+        columns.sort_by_key(|(group, c)| (*group, place(&c.name)));
         return Ok(columns.into_iter().map(|(_, c)| c).collect());
     };
     let mut by_name: HashMap<String, Column> = columns

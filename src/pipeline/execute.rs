@@ -23,6 +23,7 @@ use super::project::Action;
 use super::shell;
 use crate::dummy::{GenerateCli, MissingSchema};
 use crate::join::JoinerCli;
+use crate::measures::MeasuresCli;
 use crate::report::{Invocation, ReportCli};
 
 /// How an action is run.
@@ -51,13 +52,16 @@ pub enum Native {
     Report,
     /// `cohortextractor:ANY generate_cohort`.
     GenerateCohort,
+    /// `cohortextractor:ANY generate_measures`.
+    GenerateMeasures,
 }
 
 impl Native {
     /// Whether the action never runs another program: `generate_cohort`
-    /// runs a cohortextractor on PATH for a study with no schema.
+    /// runs a cohortextractor on PATH for a study with no schema, and
+    /// `generate_measures` evaluates the study definition with python3.
     pub fn in_process_only(self) -> bool {
-        self != Native::GenerateCohort
+        matches!(self, Native::Joiner | Native::Report)
     }
 }
 
@@ -68,6 +72,7 @@ impl Native {
             Native::Joiner => "cohort-joiner",
             Native::Report => "dataset-report",
             Native::GenerateCohort => "generate_cohort",
+            Native::GenerateMeasures => "generate_measures",
         }
     }
 
@@ -81,6 +86,9 @@ impl Native {
                 Invocation::DatasetReport,
             ),
             Native::GenerateCohort => GenerateCli::try_parse_from(argv)?.run(),
+            Native::GenerateMeasures => {
+                crate::measures::generate(&MeasuresCli::try_parse_from(argv)?.args)
+            }
         }
     }
 }
@@ -157,6 +165,9 @@ pub fn choose(action: &Action) -> Executor {
         "cohortextractor" if run.is_generate_cohort() => {
             return Executor::Native(Native::GenerateCohort);
         }
+        "cohortextractor" if run.words.get(1).is_some_and(|w| w == "generate_measures") => {
+            return Executor::Native(Native::GenerateMeasures);
+        }
         "cohortextractor" => {
             return match which("cohortextractor") {
                 Some(program) => Executor::Local {
@@ -164,7 +175,7 @@ pub fn choose(action: &Action) -> Executor {
                     args: command_args(action),
                 },
                 None => Executor::Unavailable(format!(
-                    "image {image_tag} is not available locally: cohortkit runs only `generate_cohort` natively; install cohortextractor (pip install opensafely-cohort-extractor) for other commands"
+                    "image {image_tag} is not available locally: cohortkit runs only `generate_cohort` and `generate_measures` natively; install cohortextractor (pip install opensafely-cohort-extractor) for other commands"
                 )),
             };
         }
@@ -172,7 +183,7 @@ pub fn choose(action: &Action) -> Executor {
     }
     let Some(programs) = image_programs(run.image()) else {
         return Executor::Unavailable(format!(
-            "image {image_tag} is not available locally: cohortkit runs cohort-joiner, dataset-report and cohortextractor generate_cohort itself, and python, r, jupyter and stata-mp actions with local programs; run this action with `opensafely run` (Docker)"
+            "image {image_tag} is not available locally: cohortkit runs cohort-joiner, dataset-report and cohortextractor generate_cohort and generate_measures itself, and python, r, jupyter and stata-mp actions with local programs; run this action with `opensafely run` (Docker)"
         ));
     };
     let mut args = command_args(action);
@@ -266,6 +277,13 @@ pub fn run(executor: &Executor, job: &ActionJob) -> Finished {
             finish_native(job, ran)
         }
         Executor::Native(Native::GenerateCohort) => generate_cohort(job),
+        Executor::Native(Native::GenerateMeasures) => {
+            let args = command_args(job.action);
+            finish_native(
+                job,
+                run_native(job, Native::GenerateMeasures, &args[1..], &[]),
+            )
+        }
         Executor::Local { program, args } => run_process(job, program, args),
         Executor::Unavailable(reason) => {
             job.log.line(reason);
