@@ -64,6 +64,19 @@ fn the_example_runs_end_to_end_without_cohortextractor() {
         .output()
         .unwrap();
     common::assert_success(&output);
+    // The summary says how each action ran.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for (action, how) in [
+        ("generate_study_population", "native"),
+        ("generate_measures", "native"),
+        ("summarise", "local python"),
+    ] {
+        let row = stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(action))
+            .unwrap_or_else(|| panic!("no row for {action}: {stdout}"));
+        assert!(row.contains("succeeded") && row.contains(how), "{row}");
+    }
     let out = dir.path().join("output");
     let files = measure_files(&out);
     // 7 measures (4 of them built in a loop), 12 months and the combined file each.

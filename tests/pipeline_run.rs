@@ -547,6 +547,26 @@ actions:
             && log.contains("install cohortextractor"),
         "{log}"
     );
+    // The summary says why, not only that the job failed.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("no dummy-data schema analysis/study_definition.schema.yaml")
+            && stdout.contains("no cohortextractor on PATH either"),
+        "{stdout}"
+    );
+    // Nothing here can run it: --skip-unavailable skips it, as it skips
+    // an action whose program is missing.
+    let skipped = common::cohortkit()
+        .args(["run", "cohort", "--skip-unavailable", "--project-dir"])
+        .arg(dir.path())
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    common::assert_success(&skipped);
+    let stdout = String::from_utf8_lossy(&skipped.stdout);
+    assert!(stdout.contains("Skipped: no dummy-data schema"), "{stdout}");
+    let row = stdout.lines().find(|l| l.starts_with("cohort ")).unwrap();
+    assert!(row.contains("skipped"), "{stdout}");
 }
 
 /// Outputs a rerun no longer makes are deleted, as upstream deletes

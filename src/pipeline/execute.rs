@@ -100,6 +100,13 @@ pub struct Finished {
     pub command: String,
     /// 0 for success.
     pub exit_code: i32,
+    /// How it ran: `native` (in cohortkit), `local PROGRAM`, or
+    /// `unavailable`.
+    pub how: String,
+    /// Why nothing here could run the action, when that is why it failed
+    /// (found before it started, or only when a native tool met a study it
+    /// cannot read without another program).
+    pub unavailable: Option<String>,
 }
 
 /// A program that an image provides, and the local programs standing in
@@ -277,19 +284,15 @@ pub fn run(executor: &Executor, job: &ActionJob) -> Finished {
             finish_native(job, ran)
         }
         Executor::Native(Native::GenerateCohort) => generate_cohort(job),
-        Executor::Native(Native::GenerateMeasures) => {
-            let args = command_args(job.action);
-            finish_native(
-                job,
-                run_native(job, Native::GenerateMeasures, &args[1..], &[]),
-            )
-        }
+        Executor::Native(Native::GenerateMeasures) => generate_measures(job),
         Executor::Local { program, args } => run_process(job, program, args),
         Executor::Unavailable(reason) => {
             job.log.line(reason);
             Finished {
                 command: job.action.run.raw.clone(),
                 exit_code: 127,
+                how: "unavailable".into(),
+                unavailable: Some(reason.clone()),
             }
         }
     }
@@ -395,6 +398,8 @@ fn finish_native(job: &ActionJob, ran: NativeRun) -> Finished {
     Finished {
         command: ran.command,
         exit_code,
+        how: "native".into(),
+        unavailable: None,
     }
 }
 
@@ -411,7 +416,13 @@ fn run_process(job: &ActionJob, program: &Path, args: &[String]) -> Finished {
             127
         }
     };
-    Finished { command, exit_code }
+    let name = program.file_name().unwrap_or(program.as_os_str());
+    Finished {
+        command,
+        exit_code,
+        how: format!("local {}", name.to_string_lossy()),
+        unavailable: None,
+    }
 }
 
 /// The arguments upstream's runner appends to `generate_cohort`: the
@@ -437,10 +448,48 @@ fn generate_cohort_args(action: &Action, population: u64) -> Vec<String> {
 fn generate_cohort(job: &ActionJob) -> Finished {
     let all = generate_cohort_args(job.action, job.population);
     let ran = run_native(job, Native::GenerateCohort, &all[1..], &[]);
-    let missing_schema = matches!(&ran.result, Ok(Err(e)) if e.is::<MissingSchema>());
-    match which("cohortextractor") {
-        Some(program) if missing_schema => run_process(job, &program, &all),
-        _ => finish_native(job, ran),
+    let missing = match &ran.result {
+        Ok(Err(e)) => e.downcast_ref::<MissingSchema>().map(|m| m.to_string()),
+        _ => None,
+    };
+    or_cohortextractor(job, ran, missing, &all)
+}
+
+/// `cohortextractor generate_measures` natively, the study definition read
+/// with python3; through a cohortextractor on PATH when there is no
+/// python3.
+fn generate_measures(job: &ActionJob) -> Finished {
+    let all = command_args(job.action);
+    let ran = run_native(job, Native::GenerateMeasures, &all[1..], &[]);
+    let missing = match &ran.result {
+        Ok(Err(e)) => match e.downcast_ref::<crate::study::StudyError>() {
+            Some(no_python @ crate::study::StudyError::NoPython(_)) => Some(no_python.to_string()),
+            _ => None,
+        },
+        _ => None,
+    };
+    or_cohortextractor(job, ran, missing, &all)
+}
+
+/// How a native cohortextractor command ended, or, when it lacked what it
+/// needs (`missing`), how a cohortextractor on PATH ran `args`; with
+/// neither, the action is unavailable here.
+fn or_cohortextractor(
+    job: &ActionJob,
+    ran: NativeRun,
+    missing: Option<String>,
+    args: &[String],
+) -> Finished {
+    let Some(missing) = missing else {
+        return finish_native(job, ran);
+    };
+    if let Some(program) = which("cohortextractor") {
+        return run_process(job, &program, args);
+    }
+    Finished {
+        how: "unavailable".into(),
+        unavailable: Some(format!("{missing}; no cohortextractor on PATH either")),
+        ..finish_native(job, ran)
     }
 }
 

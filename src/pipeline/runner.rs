@@ -58,6 +58,8 @@ pub struct Outcome {
     pub started: Option<Duration>,
     /// How long it ran.
     pub elapsed: Duration,
+    /// How it ran (`native`, `local PROGRAM`, `unavailable`), or `not run`.
+    pub how: String,
 }
 
 impl Outcome {
@@ -71,6 +73,7 @@ impl Outcome {
             tail: Vec::new(),
             started: None,
             elapsed: Duration::ZERO,
+            how: "not run".into(),
         }
     }
 }
@@ -352,6 +355,7 @@ impl<'a> Runner<'a> {
         let succeeded = !exited_with_error
             && uncollected.is_none()
             && collected.matched.unmatched_patterns.is_empty();
+        let skipped = !succeeded && self.options.skip_unavailable && finished.unavailable.is_some();
         let ending = match uncollected {
             Some(error) => Ending {
                 message: format!("Could not collect the outputs, so none was kept: {error}"),
@@ -359,7 +363,7 @@ impl<'a> Runner<'a> {
             },
             None => status_text(
                 finished.exit_code,
-                unavailable_reason(executor),
+                finished.unavailable.as_deref(),
                 &collected.matched.unmatched_patterns,
                 &collected.unclaimed,
             ),
@@ -380,19 +384,27 @@ impl<'a> Runner<'a> {
         if succeeded {
             self.delete_obsolete(&previous, &outputs);
         }
+        let (verdict, message) = if succeeded {
+            (Verdict::Succeeded, ending.joined())
+        } else if skipped {
+            (Verdict::Skipped, format!("Skipped: {}", ending.joined()))
+        } else {
+            (Verdict::Failed, ending.joined())
+        };
         Ok(Outcome {
             action: action.id.clone(),
-            verdict: if succeeded {
-                Verdict::Succeeded
-            } else {
-                Verdict::Failed
-            },
-            message: ending.joined(),
+            verdict,
+            message,
             outputs,
             excluded,
-            tail: if exited_with_error { tail } else { Vec::new() },
+            tail: if exited_with_error && !skipped {
+                tail
+            } else {
+                Vec::new()
+            },
             started: None,
             elapsed: Duration::ZERO,
+            how: finished.how,
         })
     }
 
@@ -410,7 +422,7 @@ impl<'a> Runner<'a> {
         let message =
             format!("Cancelled: the run was interrupted (signal {signal}), so no output was kept");
         log.finish(&Trailer {
-            command: finished.command,
+            command: finished.command.clone(),
             exit_code: finished.exit_code,
             created_at,
             completed_at: metadata::now(),
@@ -420,7 +432,10 @@ impl<'a> Runner<'a> {
             excluded: Vec::new(),
         })?;
         self.end_state(action, RunState::Cancelled, &[]);
-        Ok(Outcome::not_run(&action.id, Verdict::Cancelled, message))
+        Ok(Outcome {
+            how: finished.how,
+            ..Outcome::not_run(&action.id, Verdict::Cancelled, message)
+        })
     }
 
     /// Runs the action's command in its directory, writing to its log
@@ -586,15 +601,6 @@ impl<'a> Runner<'a> {
     }
 }
 
-/// Why nothing here can run the action, when that is so.
-fn unavailable_reason(executor: &Executor) -> Option<&str> {
-    match executor {
-        Executor::Unavailable(reason) => Some(reason),
-        _ => None,
-    }
-}
-
-/// Where the actions' directories are made.
 fn work_root(project_dir: &Path) -> PathBuf {
     project_dir.join(state::PRIVATE_DIR).join("work")
 }
@@ -654,8 +660,8 @@ fn summary_block(o: &Outcome) -> String {
     text
 }
 
-/// The summary's table: every planned action, its verdict, time and
-/// number of outputs.
+/// The summary's table: every planned action, its verdict, time, number
+/// of outputs and how it ran.
 fn summary_table(outcomes: &[Outcome]) -> String {
     let width = outcomes
         .iter()
@@ -664,18 +670,20 @@ fn summary_table(outcomes: &[Outcome]) -> String {
         .unwrap_or(0)
         .max("action".len());
     let mut text = format!(
-        "{}  {:<17}  {:>8}  outputs\n",
+        "{}  {:<17}  {:>8}  {:>7}  ran\n",
         metadata::padded("action", width),
         "status",
-        "time"
+        "time",
+        "outputs"
     );
     for o in outcomes {
         text.push_str(&format!(
-            "{}  {:<17}  {:>7.1}s  {}\n",
+            "{}  {:<17}  {:>7.1}s  {:>7}  {}\n",
             metadata::padded(&o.action, width),
             o.verdict.label(),
             o.elapsed.as_secs_f64(),
-            o.outputs.len()
+            o.outputs.len(),
+            o.how
         ));
     }
     text
@@ -697,8 +705,10 @@ mod tests {
     fn the_summary_puts_failures_last_and_leaves_out_their_dependants() {
         let mut failed = outcome("b", Verdict::Failed, "Job exited with an error", 0);
         failed.tail = vec!["Traceback".into()];
+        failed.how = "local python3".into();
         let mut ok = outcome("a", Verdict::Succeeded, "Completed successfully", 1);
         ok.outputs = vec![("output/a.csv".into(), Level::HighlySensitive)];
+        ok.how = "native".into();
         let outcomes = [
             ok,
             failed,
@@ -721,11 +731,11 @@ mod tests {
         assert!(text.contains("\n   logs:\n\n     Traceback\n"), "{text}");
         assert!(
             text.ends_with(
-                "action  status                 time  outputs\n\
-                 a       succeeded              1.5s  1\n\
-                 b       failed                 1.5s  0\n\
-                 c       dependency failed      1.5s  0\n\
-                 d       skipped                1.5s  0\n"
+                "action  status                 time  outputs  ran\n\
+                 a       succeeded              1.5s        1  native\n\
+                 b       failed                 1.5s        0  local python3\n\
+                 c       dependency failed      1.5s        0  not run\n\
+                 d       skipped                1.5s        0  not run\n"
             ),
             "{text}"
         );
