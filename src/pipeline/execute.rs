@@ -162,8 +162,22 @@ fn image_programs(image: &str) -> Option<&'static [ImageProgram]> {
     })
 }
 
-/// Picks the executor of `action` from its image and the programs on PATH.
-pub fn choose(action: &Action) -> Executor {
+/// What else runs an action that nothing here can, for a project file of
+/// `version`: `opensafely run` (Docker) takes version 5 only.
+fn elsewhere(version: f64) -> String {
+    if version >= 5.0 {
+        "run this action with `opensafely run` (Docker)".into()
+    } else {
+        format!(
+            "`opensafely run` (Docker) refuses this version {} project file: update project.yaml to version 5 to run the action there",
+            crate::table::text::python_float(version)
+        )
+    }
+}
+
+/// Picks the executor of `action` (of a project file of `version`) from
+/// its image and the programs on PATH.
+pub fn choose(action: &Action, version: f64) -> Executor {
     let run = &action.run;
     let image_tag = &run.words[0];
     match run.image() {
@@ -190,7 +204,8 @@ pub fn choose(action: &Action) -> Executor {
     }
     let Some(programs) = image_programs(run.image()) else {
         return Executor::Unavailable(format!(
-            "image {image_tag} is not available locally: cohortkit runs cohort-joiner, dataset-report and cohortextractor generate_cohort and generate_measures itself, and python, r, jupyter and stata-mp actions with local programs; run this action with `opensafely run` (Docker)"
+            "image {image_tag} is not available locally: cohortkit runs cohort-joiner, dataset-report and cohortextractor generate_cohort and generate_measures itself, and python, r, jupyter and stata-mp actions with local programs; {}",
+            elsewhere(version)
         ));
     };
     let mut args = command_args(action);
@@ -208,8 +223,9 @@ pub fn choose(action: &Action) -> Executor {
     match wanted.local.iter().find_map(|name| which(name)) {
         Some(program) => Executor::Local { program, args },
         None => Executor::Unavailable(format!(
-            "image {image_tag} is not available locally: {} not found on PATH; install it, or run this action with `opensafely run` (Docker)",
-            wanted.local.join(" or ")
+            "image {image_tag} is not available locally: {} not found on PATH; install it, or {}",
+            wanted.local.join(" or "),
+            elsewhere(version)
         )),
     }
 }
@@ -583,27 +599,36 @@ mod tests {
 
     #[test]
     fn images_pick_their_programs_or_say_what_is_missing() {
-        let unknown = choose(&action(
+        let ehrql = action(
             "ehrql:v1 generate-dataset x.py --output output/input_*.csv.gz",
             "",
-        ));
-        match unknown {
-            Executor::Unavailable(reason) => {
-                assert!(
-                    reason.starts_with("image ehrql:v1 is not available locally"),
-                    "{reason}"
-                )
+        );
+        for (version, advice) in [
+            (5.0, "run this action with `opensafely run` (Docker)"),
+            (
+                3.0,
+                "`opensafely run` (Docker) refuses this version 3.0 project file: update project.yaml to version 5",
+            ),
+        ] {
+            match choose(&ehrql, version) {
+                Executor::Unavailable(reason) => {
+                    assert!(
+                        reason.starts_with("image ehrql:v1 is not available locally")
+                            && reason.contains(advice),
+                        "{reason}"
+                    )
+                }
+                other => panic!("{other:?}"),
             }
-            other => panic!("{other:?}"),
         }
         assert_eq!(
-            choose(&action("cohort-joiner:v0.0.44 --lhs a --rhs b", "")),
+            choose(&action("cohort-joiner:v0.0.44 --lhs a --rhs b", ""), 3.0),
             Executor::Native(Native::Joiner)
         );
         if let Some(sh) = which("sh") {
             assert!(sh.is_absolute());
         }
-        let stata = choose(&action("stata-mp:latest analysis/x.do", ""));
+        let stata = choose(&action("stata-mp:latest analysis/x.do", ""), 3.0);
         if which("stata-mp").is_none() {
             assert!(
                 matches!(stata, Executor::Unavailable(r) if r.contains("stata-mp not found on PATH"))

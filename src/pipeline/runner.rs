@@ -251,7 +251,7 @@ impl<'a> Runner<'a> {
                 Verdict::DependencyFailed,
                 format!("Not started: it needs {}, which failed", actions[need].id),
             ),
-            Step::Start => match execute::choose(&actions[a]) {
+            Step::Start => match execute::choose(&actions[a], self.valid.project.version) {
                 Executor::Unavailable(reason) if self.options.skip_unavailable => {
                     Outcome::not_run(id, Verdict::Skipped, format!("Skipped: {reason}"))
                 }
