@@ -233,3 +233,183 @@ fn native_measures_equal_cohortextractors_cell_by_cell() {
         }
     }
 }
+
+/// Values of the text columns: empty, commas, quotes, numbers as text
+/// (sorted as text: "10" before "2"), non-ASCII, a leading space.
+const TEXTS: [&str; 9] = ["a", "b", "", "x,y", "say \"hi\"", "é", "10", "2", " sp"];
+
+/// Numbers of the `n2` column, small and large (suppression's cases).
+const NUMBERS: [&str; 9] = ["0", "1", "2", "3", "5", "6", "7", "12", "2.5"];
+
+/// The `group_by`s a random measure takes (`n2` only where it is neither
+/// numerator nor denominator).
+const GROUPS: [&[&str]; 7] = [
+    &[],
+    &["population"],
+    &["g1"],
+    &["g2", "g3"],
+    &["g1", "g2"],
+    &["g3"],
+    &["n2"],
+];
+
+/// One random study: extracts of rows (n1, n2, g1, g2, g3 as indices into
+/// the pools) and measures (numerator, denominator, group, suppression).
+#[derive(Debug, Clone)]
+struct Study {
+    files: Vec<Vec<(bool, usize, usize, usize, usize)>>,
+    measures: Vec<(usize, usize, usize, bool)>,
+}
+
+fn study() -> impl proptest::strategy::Strategy<Value = Study> {
+    use proptest::prelude::*;
+    let row = (
+        any::<bool>(),
+        0..NUMBERS.len(),
+        0..TEXTS.len(),
+        0..2usize,
+        0..4usize,
+    );
+    let measure = (0..2usize, 0..3usize, 0..GROUPS.len(), any::<bool>());
+    (
+        proptest::collection::vec(proptest::collection::vec(row, 0..40), 1..3),
+        proptest::collection::vec(measure, 1..5),
+    )
+        .prop_map(|(files, measures)| Study { files, measures })
+}
+
+impl Study {
+    /// Writes the project: the study definition and its dated extracts.
+    fn write(&self, dir: &Path) {
+        let numerators = ["n1", "n2"];
+        let denominators = ["population", "n1", "n2"];
+        let mut py = String::from(
+            "from cohortextractor import Measure, StudyDefinition, patients\n\nstudy = StudyDefinition(population=patients.all())\n\nmeasures = [\n",
+        );
+        for (i, &(n, d, g, suppress)) in self.measures.iter().enumerate() {
+            let (numerator, denominator) = (numerators[n], denominators[d]);
+            let mut group = GROUPS[g];
+            if group.contains(&numerator) || group.contains(&denominator) {
+                group = &["g1"];
+            }
+            let suppress = if suppress { "True" } else { "False" };
+            py += &format!(
+                "    Measure(id=\"m{i}\", numerator=\"{numerator}\", denominator=\"{denominator}\", group_by={group:?}, small_number_suppression={suppress}),\n"
+            );
+        }
+        py += "]\n";
+        std::fs::create_dir_all(dir.join("analysis")).unwrap();
+        std::fs::create_dir_all(dir.join("codelists")).unwrap();
+        std::fs::create_dir_all(dir.join("output")).unwrap();
+        std::fs::write(dir.join("analysis/study_definition.py"), py).unwrap();
+        for (month, rows) in self.files.iter().enumerate() {
+            let path = dir.join(format!("output/input_2021-{:02}-01.csv", month + 1));
+            let mut out = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_path(path)
+                .unwrap();
+            out.write_record(["patient_id", "n1", "n2", "g1", "g2", "g3"])
+                .unwrap();
+            for (id, &(n1, n2, g1, g2, g3)) in rows.iter().enumerate() {
+                let id = id.to_string();
+                let g3 = (g3 + 1).to_string();
+                out.write_record([
+                    id.as_str(),
+                    if n1 { "1" } else { "0" },
+                    NUMBERS[n2],
+                    TEXTS[g1],
+                    ["M", "F"][g2],
+                    g3.as_str(),
+                ])
+                .unwrap();
+            }
+            out.flush().unwrap();
+        }
+    }
+}
+
+/// Every measure file of two output directories, compared cell by cell
+/// (numbers as numbers), with their line endings.
+fn assert_same_measures(ours: &Path, theirs: &Path) -> Result<(), String> {
+    let files = measure_files(theirs);
+    if measure_files(ours) != files {
+        return Err(format!("files: {:?} vs {files:?}", measure_files(ours)));
+    }
+    for file in &files {
+        let (a, b) = (read(&ours.join(file)), read(&theirs.join(file)));
+        let parse = |text: &str| -> Vec<Vec<String>> {
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text.as_bytes())
+                .records()
+                .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+                .collect()
+        };
+        let (rows_a, rows_b) = (parse(&a), parse(&b));
+        if rows_a.len() != rows_b.len() {
+            return Err(format!(
+                "{file}: {} rows vs {}\n{a}\nvs\n{b}",
+                rows_a.len(),
+                rows_b.len()
+            ));
+        }
+        for (line, (x, y)) in rows_a.iter().zip(&rows_b).enumerate() {
+            let same = x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_cell(p, q));
+            if !same {
+                return Err(format!("{file} row {}: {x:?} vs {y:?}", line + 1));
+            }
+        }
+        if a.contains('\r') != b.contains('\r') {
+            return Err(format!("{file}: line endings differ"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn random_studies_give_cohortextractors_measures() {
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    let Some(cohortextractor) = real_cohortextractor() else {
+        return;
+    };
+    let Some(()) = common::python3() else { return };
+    let cases = std::env::var("COHORTKIT_MEASURES_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 16,
+        ..Config::default()
+    });
+    runner
+        .run(&study(), |study| {
+            let (ours, theirs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+            study.write(ours.path());
+            study.write(theirs.path());
+            let native = common::cohortkit()
+                .args(["measures", "--quiet", "-C"])
+                .arg(ours.path())
+                .output()
+                .unwrap();
+            let real = std::process::Command::new(&cohortextractor)
+                .arg("generate_measures")
+                .current_dir(theirs.path())
+                .output()
+                .unwrap();
+            if native.status.success() != real.status.success() {
+                return Err(TestCaseError::fail(format!(
+                    "cohortkit {}: {}\ncohortextractor {}: {}",
+                    native.status,
+                    String::from_utf8_lossy(&native.stderr),
+                    real.status,
+                    String::from_utf8_lossy(&real.stderr)
+                )));
+            }
+            assert_same_measures(&ours.path().join("output"), &theirs.path().join("output"))
+                .map_err(TestCaseError::fail)
+        })
+        .unwrap();
+}
