@@ -413,3 +413,53 @@ fn random_studies_give_cohortextractors_measures() {
         })
         .unwrap();
 }
+
+#[test]
+fn without_python3_the_schemas_measures_stand_in() {
+    let Some(()) = common::python3() else { return };
+    let with = project();
+    let generated = common::cohortkit()
+        .args(["generate", "--population", "500", "--index-date-range"])
+        .args(["2020-01-01 to 2020-03-01 by month", "-C"])
+        .arg(with.path())
+        .output()
+        .unwrap();
+    common::assert_success(&generated);
+    let without = project();
+    let out = without.path().join("output");
+    std::fs::create_dir_all(&out).unwrap();
+    for entry in std::fs::read_dir(with.path().join("output")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), out.join(entry.file_name())).unwrap();
+    }
+    let no_python = tempfile::tempdir().unwrap();
+    let measures = |dir: &Path, path: Option<&Path>| {
+        let mut command = common::cohortkit();
+        command.args(["measures", "--quiet", "-C"]).arg(dir);
+        if let Some(path) = path {
+            command.env("PATH", path);
+        }
+        command.output().unwrap()
+    };
+    common::assert_success(&measures(with.path(), None));
+    common::assert_success(&measures(without.path(), Some(no_python.path())));
+    let files = measure_files(&out);
+    assert_eq!(files, measure_files(&with.path().join("output")));
+    assert_eq!(files.len(), 7 * 4);
+    for file in &files {
+        assert_eq!(
+            read(&out.join(file)),
+            read(&with.path().join("output").join(file)),
+            "{file}"
+        );
+    }
+    // A schema without measures leaves nothing to stand in: the error says
+    // what is missing.
+    let schema = without.path().join("analysis/study_definition.schema.yaml");
+    let text = read(&schema);
+    std::fs::write(&schema, &text[..text.find("measures:").unwrap()]).unwrap();
+    let failed = measures(without.path(), Some(no_python.path()));
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("needs python3 on PATH"), "{stderr}");
+}

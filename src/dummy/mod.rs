@@ -301,6 +301,9 @@ fn import_schema(args: &ImportArgs) -> anyhow::Result<()> {
         index_date,
         dumped_on: args.dumped_on,
         order,
+        measures: definition
+            .as_ref()
+            .map_or_else(Vec::new, |d| d.measures.clone()),
         definition_order: definition.as_ref().map(|d| {
             d.columns
                 .iter()

@@ -23,6 +23,9 @@ pub struct Schema {
     pub defaults: Defaults,
     /// The output columns, in file order.
     pub columns: Vec<Column>,
+    /// The study's measures, for `generate_measures` where the study
+    /// definition cannot be read (no python3).
+    pub measures: Vec<crate::study::Measure>,
 }
 
 /// Study-wide expectations (cohortextractor's `default_expectations`).
@@ -387,6 +390,59 @@ columns:
             c.line = r.line;
         }
         schema
+    }
+
+    const MEASURES: &str = "measures:
+- id: by_code
+  numerator: event
+  denominator: population
+  group_by: code
+  small_number_suppression: true
+- id: total
+  numerator: event
+  denominator: population
+  group_by: [population]
+";
+
+    #[test]
+    fn measures_read_back_the_same() {
+        let schema = Schema::parse(&format!("{SMALL}{MEASURES}")).unwrap();
+        assert_eq!(schema.measures.len(), 2);
+        assert_eq!(schema.measures[0].group_by, ["code"]);
+        assert!(schema.measures[0].small_number_suppression);
+        let text = schema.to_yaml("made by a test");
+        assert_eq!(Schema::parse(&text).unwrap().measures, schema.measures);
+    }
+
+    #[test]
+    fn measure_problems_name_their_lines() {
+        let bad = MEASURES
+            .replace("id: by_code", "id: by-code")
+            .replace("group_by: code", "group_by: [code, event]")
+            .replace(
+                "small_number_suppression: true",
+                "small_number_suppression: yes please",
+            )
+            .replace(
+                "denominator: population\n  group_by: [population]",
+                "denominator: nothing\n  colour: red",
+            );
+        let found: Vec<String> = problems(&format!("{SMALL}{bad}"))
+            .iter()
+            .map(|p| p.message.clone())
+            .collect();
+        for expected in [
+            "measure `small_number_suppression` must be true or false",
+            "unknown measure field \"colour\"",
+            "measure id \"by-code\" may hold only letters, digits and _",
+            "measure by-code: column \"event\" appears in both numerator and group_by",
+            "measure total: \"nothing\" is not a column of the schema",
+        ] {
+            assert!(
+                found.iter().any(|f| f.starts_with(expected)),
+                "{expected}: {found:?}"
+            );
+        }
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct Options {
     /// rule follows within each group (alphabetical order when absent: the
     /// dump sorts its keys).
     pub definition_order: Option<Vec<String>>,
+    /// The study definition's measures (the dump has none).
+    pub measures: Vec<crate::study::Measure>,
 }
 
 /// What went wrong, in which input.
@@ -117,6 +119,7 @@ pub fn import(text: &str, options: &Options) -> Result<Schema, ImportError> {
         index_date: options.index_date,
         defaults: schema_defaults,
         columns,
+        measures: options.measures.clone(),
     })
 }
 

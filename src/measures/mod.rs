@@ -3,7 +3,8 @@
 //! directory, `measure_ID_DATE.csv` as cohortextractor 1.93.3 writes it
 //! ([`compute`]), then `measure_ID.csv`, every date's rows with a `date`
 //! column. The measures come from the study definition itself
-//! ([`crate::study`]).
+//! ([`crate::study`]), or, with no python3, from the `measures:` of the
+//! study's schema.
 
 pub mod args;
 pub mod compute;
@@ -36,11 +37,36 @@ pub fn generate(args: &MeasuresArgs) -> anyhow::Result<()> {
         None => all.iter().collect(),
     };
     for name in chosen {
-        let definition = study::read(&project, name, &args.params)?;
+        let measures = measures_of_study(&project, name, &args.params)?;
         let suffix = study::suffix(name).expect("listed as a study definition");
-        measures_of(args, &output_dir, suffix, &definition.measures)?;
+        measures_of(args, &output_dir, suffix, &measures)?;
     }
     Ok(())
+}
+
+/// The measures of study `name`: from its definition, or, with no python3
+/// to read that, from the `measures:` of its schema
+/// (`analysis/NAME.schema.yaml`) where it has some.
+fn measures_of_study(
+    project: &Path,
+    name: &str,
+    params: &[String],
+) -> anyhow::Result<Vec<Measure>> {
+    match study::read(project, name, params) {
+        Ok(definition) => Ok(definition.measures),
+        Err(no_python @ study::StudyError::NoPython(_)) => {
+            let path = project.join("analysis").join(format!("{name}.schema.yaml"));
+            if !path.is_file() {
+                return Err(no_python.into());
+            }
+            let schema = crate::dummy::schema::Schema::load(&path)?;
+            if schema.measures.is_empty() {
+                return Err(no_python.into());
+            }
+            Ok(schema.measures)
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// One study's measures on its extracts in `output_dir`.

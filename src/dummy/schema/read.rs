@@ -7,6 +7,7 @@ use super::{
     Schema, TextKind, Values,
 };
 use crate::dummy::dates::{DateError, DateFormat, Day};
+use crate::study::Measure;
 use crate::yaml::{self, Node, Problem, Tags};
 
 /// Parses and validates schema YAML.
@@ -24,6 +25,9 @@ pub(super) fn parse(text: &str) -> Result<Schema, Vec<Problem>> {
         _ => Err(reader.problems),
     }
 }
+
+/// The column of every patient that measures may use.
+const POPULATION: &str = "population";
 
 /// Ratios may differ from 1 by this much (numpy's `allclose`, as upstream).
 const RATIO_TOLERANCE: f64 = 1e-5;
@@ -118,6 +122,7 @@ impl Reader {
         let mut index_date = None;
         let mut defaults = Defaults::default();
         let mut columns_node = None;
+        let mut measures_node = None;
         for entry in top {
             let value = &entry.value;
             match entry.key.text() {
@@ -128,10 +133,11 @@ impl Reader {
                 Some("index_date") => index_date = self.date(value, Place::Top, "index_date", ""),
                 Some("defaults") => defaults = self.defaults(value),
                 Some("columns") => columns_node = Some(value),
+                Some("measures") => measures_node = Some(value),
                 other => self.problem(
                     entry.line,
                     format!(
-                        "unknown top-level field {:?}; expected study_definition, index_date, defaults or columns",
+                        "unknown top-level field {:?}; expected study_definition, index_date, defaults, columns or measures",
                         other.unwrap_or("")
                     ),
                 ),
@@ -156,11 +162,141 @@ impl Reader {
             .filter_map(|entry| self.column(entry, &defaults))
             .collect();
         self.check_columns(&columns, columns_node, index_date.is_some());
+        let measures = measures_node.map_or_else(Vec::new, |node| self.measures(node, &columns));
         Some(Schema {
             study_definition: study?,
             index_date,
             defaults,
             columns,
+            measures,
+        })
+    }
+
+    /// The `measures:` list: each a `Measure(...)` of the study definition,
+    /// its columns among the schema's (or `population`).
+    fn measures(&mut self, node: &Node, columns: &[Column]) -> Vec<Measure> {
+        let Some(items) = node.as_seq() else {
+            self.problem(node.line, "`measures` must be a list of measures");
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|item| self.measure(item, columns))
+            .collect()
+    }
+
+    fn measure(&mut self, item: &Node, columns: &[Column]) -> Option<Measure> {
+        let Some(map) = item.as_map() else {
+            self.problem(
+                item.line,
+                "a measure must be a mapping with id, numerator and denominator",
+            );
+            return None;
+        };
+        let before = self.problems.len();
+        let text = |reader: &mut Reader, key: &str| -> Option<String> {
+            match item.get(key) {
+                Some(value) => match value.as_str() {
+                    Some(text) => Some(text.to_owned()),
+                    None => {
+                        reader
+                            .problem(value.line, format!("measure `{key}` must be a column name"));
+                        None
+                    }
+                },
+                None => {
+                    reader.problem(item.line, format!("a measure needs `{key}`"));
+                    None
+                }
+            }
+        };
+        let id = text(self, "id");
+        let numerator = text(self, "numerator");
+        let denominator = text(self, "denominator");
+        let group_by = match item.get("group_by") {
+            None => Vec::new(),
+            Some(value) if value.is_null() => Vec::new(),
+            Some(value) => match (value.as_str(), value.as_seq()) {
+                (Some(one), _) => vec![one.to_owned()],
+                (_, Some(many)) if many.iter().all(|n| n.as_str().is_some()) => many
+                    .iter()
+                    .filter_map(|n| n.as_str().map(str::to_owned))
+                    .collect(),
+                _ => {
+                    self.problem(
+                        value.line,
+                        "measure `group_by` must be a column name or a list of them",
+                    );
+                    Vec::new()
+                }
+            },
+        };
+        let small_number_suppression = match item.get("small_number_suppression") {
+            None => false,
+            Some(value) => match value.as_scalar().map(|s| s.resolved) {
+                Some(yaml::Resolved::Bool(b)) => b,
+                _ => {
+                    self.problem(
+                        value.line,
+                        "measure `small_number_suppression` must be true or false",
+                    );
+                    false
+                }
+            },
+        };
+        for entry in map {
+            let known = [
+                "id",
+                "numerator",
+                "denominator",
+                "group_by",
+                "small_number_suppression",
+            ];
+            if !known.contains(&&*entry.key.text) {
+                self.problem(
+                    entry.line,
+                    format!(
+                        "unknown measure field {:?}; expected {}",
+                        entry.key.text,
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+        let (id, numerator, denominator) = (id?, numerator?, denominator?);
+        if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || id.is_empty() {
+            self.problem(
+                item.line,
+                format!("measure id {id:?} may hold only letters, digits and _"),
+            );
+        }
+        let known = |name: &str| name == POPULATION || columns.iter().any(|c| c.name == name);
+        for name in [&numerator, &denominator].into_iter().chain(&group_by) {
+            if !known(name) {
+                self.problem(
+                    item.line,
+                    format!("measure {id}: {name:?} is not a column of the schema"),
+                );
+            }
+        }
+        if group_by != [POPULATION] {
+            for (role, name) in [("numerator", &numerator), ("denominator", &denominator)] {
+                if group_by.contains(name) {
+                    self.problem(
+                        item.line,
+                        format!(
+                            "measure {id}: column {name:?} appears in both {role} and group_by"
+                        ),
+                    );
+                }
+            }
+        }
+        (self.problems.len() == before).then_some(Measure {
+            id,
+            numerator,
+            denominator,
+            group_by,
+            small_number_suppression,
         })
     }
 

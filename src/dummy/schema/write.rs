@@ -47,6 +47,21 @@ pub(super) fn schema(schema: &Schema, header: &str) -> String {
     for column in &schema.columns {
         write_column(&mut out, column);
     }
+    if !schema.measures.is_empty() {
+        out.push_str("measures:\n");
+    }
+    for measure in &schema.measures {
+        let _ = writeln!(out, "- id: {}", yaml::quote(&measure.id));
+        field(&mut out, "numerator", &yaml::quote(&measure.numerator));
+        field(&mut out, "denominator", &yaml::quote(&measure.denominator));
+        if !measure.group_by.is_empty() {
+            let names: Vec<Cow<str>> = measure.group_by.iter().map(|n| yaml::quote(n)).collect();
+            field(&mut out, "group_by", &format!("[{}]", names.join(", ")));
+        }
+        if measure.small_number_suppression {
+            field(&mut out, "small_number_suppression", "true");
+        }
+    }
     out
 }
 
