@@ -253,11 +253,15 @@ const GROUPS: [&[&str]; 7] = [
     &["n2"],
 ];
 
-/// One random study: extracts of rows (n1, n2, g1, g2, g3 as indices into
-/// the pools) and measures (numerator, denominator, group, suppression).
+/// One row of a random extract: n1, then n2, g1, g2 and g3 as indices
+/// into their pools.
+type Row = (bool, usize, usize, usize, usize);
+
+/// One random study: extracts of rows and measures (numerator,
+/// denominator, group, suppression).
 #[derive(Debug, Clone)]
 struct Study {
-    files: Vec<Vec<(bool, usize, usize, usize, usize)>>,
+    files: Vec<Vec<Row>>,
     measures: Vec<(usize, usize, usize, bool)>,
 }
 
