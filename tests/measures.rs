@@ -467,3 +467,63 @@ fn without_python3_the_schemas_measures_stand_in() {
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert!(stderr.contains("needs python3 on PATH"), "{stderr}");
 }
+
+#[test]
+fn params_reach_the_definition_and_skip_existing_keeps_files() {
+    let Some(()) = common::python3() else { return };
+    let dir = project();
+    let py = "from cohortextractor import Measure, StudyDefinition, params, patients
+
+study = StudyDefinition(population=patients.all())
+measures = [
+    Measure(id=f\"asthma_by_{group}\", numerator=\"asthma\", denominator=\"population\", group_by=group)
+    for group in params[\"groups\"].split(\"+\")
+]
+";
+    std::fs::write(dir.path().join("analysis/study_definition.py"), py).unwrap();
+    let generated = common::cohortkit()
+        .args(["generate", "--population", "50", "--index-date-range"])
+        .args(["2020-01-01 to 2020-02-01 by month", "-C"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    common::assert_success(&generated);
+    let measures = |extra: &[&str]| {
+        common::cohortkit()
+            .args(["measures", "--quiet", "-C"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // A parameter the definition needs and did not get is named.
+    let missing = measures(&[]);
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("parameter 'groups' is not set"), "{stderr}");
+
+    common::assert_success(&measures(&["--param", "groups=sex+region"]));
+    let out = dir.path().join("output");
+    assert_eq!(
+        measure_files(&out),
+        [
+            "measure_asthma_by_region.csv",
+            "measure_asthma_by_region_2020-01-01.csv",
+            "measure_asthma_by_region_2020-02-01.csv",
+            "measure_asthma_by_sex.csv",
+            "measure_asthma_by_sex_2020-01-01.csv",
+            "measure_asthma_by_sex_2020-02-01.csv",
+        ]
+    );
+    // --skip-existing leaves a dated file alone, and the combined file is
+    // made from it as it is.
+    let dated = out.join("measure_asthma_by_sex_2020-01-01.csv");
+    std::fs::write(&dated, "sex,asthma,population,value\nX,1.0,1,1.0\n").unwrap();
+    common::assert_success(&measures(&["--param", "groups=sex", "--skip-existing"]));
+    assert_eq!(read(&dated), "sex,asthma,population,value\nX,1.0,1,1.0\n");
+    let combined = read(&out.join("measure_asthma_by_sex.csv"));
+    assert!(
+        combined.starts_with("sex,asthma,population,value,date\r\nX,1.0,1,1.0,2020-01-01\r\n"),
+        "{combined}"
+    );
+}

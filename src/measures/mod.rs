@@ -163,8 +163,8 @@ fn extract_date(name: &str, suffix: &str) -> anyhow::Result<Option<String>> {
     Ok(None)
 }
 
-/// Reads the columns the measures need from a CSV extract: numerators and
-/// denominators as numbers, the other `group_by` columns as text.
+/// Reads the columns the measures need from a CSV extract (see
+/// [`extract_from`]).
 fn read_extract(path: &Path, measures: &[Measure]) -> anyhow::Result<Extract> {
     let name = path.to_string_lossy();
     let gzipped = if name.ends_with(".csv.gz") {
@@ -176,6 +176,12 @@ fn read_extract(path: &Path, measures: &[Measure]) -> anyhow::Result<Extract> {
             "native generate_measures reads .csv and .csv.gz extracts; pandas gives other formats types of their own, which cohortkit does not copy (use --output-format csv or csv.gz)"
         );
     };
+    extract_from(gzip::open(path, gzipped)?, measures)
+}
+
+/// Reads the columns `measures` need from CSV text: numerators and
+/// denominators as numbers, the other `group_by` columns as text.
+pub fn extract_from(input: impl std::io::Read, measures: &[Measure]) -> anyhow::Result<Extract> {
     let mut numbers: Vec<&str> = measures
         .iter()
         .flat_map(|m| [m.numerator.as_str(), m.denominator.as_str()])
@@ -192,7 +198,7 @@ fn read_extract(path: &Path, measures: &[Measure]) -> anyhow::Result<Extract> {
     texts.dedup();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(gzip::open(path, gzipped)?);
+        .from_reader(input);
     let header = reader.byte_headers()?.clone();
     let position = |column: &str| {
         header
