@@ -14,7 +14,7 @@ mod common;
 use std::path::Path;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -340,16 +340,7 @@ fn every_format_pair_joins_as_pandas_merges() {
     let Some(python) = common::pandas_python() else {
         return;
     };
-    let cases = std::env::var("COHORTKIT_JOIN_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 32,
-        ..Config::default()
-    });
+    let mut runner = common::property_runner("COHORTKIT_JOIN_CASES", 8, 32);
     if let Err(error) = runner.run(&case(), |case| check(&python, &case)) {
         panic!("{error}");
     }

@@ -29,6 +29,36 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
+/// Draws the example's extracts into `dir` with `cohortkit generate`.
+fn generate(dir: &Path, population: &str, months: &str) {
+    let generated = common::cohortkit()
+        .args([
+            "generate",
+            "--population",
+            population,
+            "--index-date-range",
+            months,
+            "-C",
+        ])
+        .arg(dir)
+        .output()
+        .unwrap();
+    common::assert_success(&generated);
+}
+
+/// Two copies of the example project holding the same extracts.
+fn twin_projects(population: &str, months: &str) -> (tempfile::TempDir, tempfile::TempDir) {
+    let (first, second) = (project(), project());
+    generate(first.path(), population, months);
+    let out = second.path().join("output");
+    std::fs::create_dir_all(&out).unwrap();
+    for entry in std::fs::read_dir(first.path().join("output")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), out.join(entry.file_name())).unwrap();
+    }
+    (first, second)
+}
+
 /// PATH without any directory that holds a cohortextractor.
 fn path_without_cohortextractor() -> std::ffi::OsString {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -174,21 +204,8 @@ fn native_measures_equal_cohortextractors_cell_by_cell() {
     // A tiny population (most numbers small: suppression everywhere) and
     // the example's.
     for population in ["23", "10000"] {
-        let ours = project();
-        let generated = common::cohortkit()
-            .args(["generate", "--population", population, "--index-date-range"])
-            .args(["2020-01-01 to 2020-06-01 by month", "-C"])
-            .arg(ours.path())
-            .output()
-            .unwrap();
-        common::assert_success(&generated);
-        let theirs = project();
+        let (ours, theirs) = twin_projects(population, "2020-01-01 to 2020-06-01 by month");
         let out = theirs.path().join("output");
-        std::fs::create_dir_all(&out).unwrap();
-        for entry in std::fs::read_dir(ours.path().join("output")).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), out.join(entry.file_name())).unwrap();
-        }
         let native = common::cohortkit()
             .args(["measures", "--study-definition", "study_definition", "-C"])
             .arg(ours.path())
@@ -373,21 +390,12 @@ fn assert_same_measures(ours: &Path, theirs: &Path) -> Result<(), String> {
 
 #[test]
 fn random_studies_give_cohortextractors_measures() {
-    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    use proptest::test_runner::TestCaseError;
     let Some(cohortextractor) = real_cohortextractor() else {
         return;
     };
     let Some(()) = common::python3() else { return };
-    let cases = std::env::var("COHORTKIT_MEASURES_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 16,
-        ..Config::default()
-    });
+    let mut runner = common::property_runner("COHORTKIT_MEASURES_CASES", 8, 16);
     runner
         .run(&study(), |study| {
             let (ours, theirs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -421,21 +429,8 @@ fn random_studies_give_cohortextractors_measures() {
 #[test]
 fn without_python3_the_schemas_measures_stand_in() {
     let Some(()) = common::python3() else { return };
-    let with = project();
-    let generated = common::cohortkit()
-        .args(["generate", "--population", "500", "--index-date-range"])
-        .args(["2020-01-01 to 2020-03-01 by month", "-C"])
-        .arg(with.path())
-        .output()
-        .unwrap();
-    common::assert_success(&generated);
-    let without = project();
+    let (with, without) = twin_projects("500", "2020-01-01 to 2020-03-01 by month");
     let out = without.path().join("output");
-    std::fs::create_dir_all(&out).unwrap();
-    for entry in std::fs::read_dir(with.path().join("output")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), out.join(entry.file_name())).unwrap();
-    }
     let no_python = tempfile::tempdir().unwrap();
     let measures = |dir: &Path, path: Option<&Path>| {
         let mut command = common::cohortkit();
@@ -481,13 +476,7 @@ measures = [
 ]
 ";
     std::fs::write(dir.path().join("analysis/study_definition.py"), py).unwrap();
-    let generated = common::cohortkit()
-        .args(["generate", "--population", "50", "--index-date-range"])
-        .args(["2020-01-01 to 2020-02-01 by month", "-C"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    common::assert_success(&generated);
+    generate(dir.path(), "50", "2020-01-01 to 2020-02-01 by month");
     let measures = |extra: &[&str]| {
         common::cohortkit()
             .args(["measures", "--quiet", "-C"])

@@ -18,7 +18,6 @@ use cohortkit::table::Format;
 use cohortkit::table::frame::FrameWriter;
 use cohortkit::table::render::ColumnText;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 
 /// Values per column.
 const ROWS: usize = 64;
@@ -442,16 +441,7 @@ fn every_arrow_type_is_written_as_pandas_writes_it() {
     let Some(python) = common::pandas_python() else {
         return;
     };
-    let cases = std::env::var("COHORTKIT_RENDER_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(6);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 0,
-        ..Config::default()
-    });
+    let mut runner = common::property_runner("COHORTKIT_RENDER_CASES", 6, 0);
     let result = runner.run(&columns(), |columns| check_case(&python, &columns));
     if let Err(error) = result {
         panic!("{error}");

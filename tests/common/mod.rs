@@ -138,3 +138,19 @@ pub fn in_project(dir: &Path, args: &[&str]) -> Output {
         .output()
         .unwrap()
 }
+
+/// A property-test runner of as many cases as the environment variable
+/// `var` says (`cases` without it; CI runs more), failures not persisted,
+/// at most `shrink` shrinking steps (each case runs real programs).
+pub fn property_runner(var: &str, cases: u32, shrink: u32) -> proptest::test_runner::TestRunner {
+    let cases = std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
+    proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: shrink,
+        ..proptest::test_runner::Config::default()
+    })
+}
