@@ -17,6 +17,7 @@
 //! - [`batch`]: files processed in parallel with one pool, one progress
 //!   bar and one error naming every failure;
 //! - [`directory`]: `-C DIR`, the directory a tool takes its paths from;
+//! - [`hashing`]: hash maps that need no random source;
 //! - [`interrupt`]: whether a signal came, and how the program stops;
 //! - [`progress`]: progress bars on a terminal, silence elsewhere;
 //! - [`study`]: cohortextractor study definitions read as written;
@@ -29,6 +30,7 @@ pub mod batch;
 pub mod cli;
 pub mod directory;
 pub mod dummy;
+pub mod hashing;
 pub mod interrupt;
 pub mod join;
 pub mod measures;

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use ahash::RandomState;
+use crate::hashing::FixedState;
 
 /// A normalised patient id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -141,8 +141,8 @@ pub struct DuplicateKey {
 /// usual case) are kept apart from text ids, in a map of plain integers.
 #[derive(Default)]
 pub struct KeyMap {
-    ints: HashMap<i64, u32, RandomState>,
-    texts: HashMap<Box<[u8]>, u32, RandomState>,
+    ints: HashMap<i64, u32, FixedState>,
+    texts: HashMap<Box<[u8]>, u32, FixedState>,
     lines: Vec<u64>,
 }
 
@@ -150,8 +150,8 @@ impl KeyMap {
     /// An empty map with room for `rows` ids.
     pub fn with_capacity(rows: usize) -> KeyMap {
         KeyMap {
-            ints: HashMap::with_capacity_and_hasher(rows, RandomState::with_seeds(1, 2, 3, 4)),
-            texts: HashMap::with_hasher(RandomState::with_seeds(1, 2, 3, 4)),
+            ints: HashMap::with_capacity_and_hasher(rows, FixedState),
+            texts: HashMap::with_hasher(FixedState),
             lines: Vec::with_capacity(rows),
         }
     }

@@ -8,7 +8,7 @@
 //! spread far apart, or few across a wide span, are kept in a hash map, so
 //! that empty slots never outnumber the bins by much ([`dense_fits`]).
 
-use ahash::AHashMap;
+use crate::hashing::Map;
 
 use super::distribution::Piece;
 
@@ -137,7 +137,7 @@ enum Layout {
     },
     /// Bins by index, with the lowest and highest index.
     Sparse {
-        bins: AHashMap<u64, Bin>,
+        bins: Map<u64, Bin>,
         low: u64,
         high: u64,
     },
@@ -284,7 +284,8 @@ impl Store {
     /// Bins (an index may come more than once) in arrays or a map, as
     /// their span and number suit.
     fn from_bins(bins: Vec<(u64, Bin)>) -> Store {
-        let mut merged: AHashMap<u64, Bin> = AHashMap::with_capacity(bins.len());
+        let mut merged: Map<u64, Bin> =
+            Map::with_capacity_and_hasher(bins.len(), Default::default());
         for (i, bin) in bins {
             merged.entry(i).and_modify(|b| b.absorb(bin)).or_insert(bin);
         }
@@ -316,7 +317,7 @@ impl Store {
     }
 
     /// A map of these bins.
-    fn sparse(bins: AHashMap<u64, Bin>) -> Store {
+    fn sparse(bins: Map<u64, Bin>) -> Store {
         let low = bins.keys().copied().min().unwrap_or(u64::MAX);
         let high = bins.keys().copied().max().unwrap_or(0);
         Store(Layout::Sparse { bins, low, high })

@@ -2,7 +2,7 @@
 //! say once the file is read ([`ColumnProfile`]): pandas' dtype, the kind of
 //! data, value counts, the numeric distribution and dates by month.
 
-use ahash::AHashMap;
+use crate::hashing::Map;
 
 use super::cell::{Cell, classify, date_month, is_missing, plain_date};
 use super::dtype::Dtype;
@@ -28,7 +28,7 @@ pub struct ColumnAcc {
     dates: u64,
     non_dates: u64,
     numbers: Sketch,
-    categories: AHashMap<Box<[u8]>, u64>,
+    categories: Map<Box<[u8]>, u64>,
     categories_overflowed: bool,
     months: Months,
     raw: FieldTally,
@@ -191,7 +191,7 @@ impl ColumnAcc {
 
     fn overflow_categories(&mut self) {
         self.categories_overflowed = true;
-        self.categories = AHashMap::new();
+        self.categories = Map::default();
     }
 
     /// Adds the statistics of another part of the same column.
@@ -416,7 +416,7 @@ fn number_label(key: ValueKey) -> String {
 #[derive(Clone, Debug, Default)]
 struct Months {
     dense: Vec<u64>,
-    sparse: AHashMap<i32, u64>,
+    sparse: Map<i32, u64>,
 }
 
 const DENSE_FROM: i32 = 1900 * 12;

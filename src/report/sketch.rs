@@ -8,7 +8,7 @@
 //! that every quantile comes with a bound on its rank error
 //! ([`super::distribution`]). The sum is exact ([`super::exact_sum`]).
 
-use ahash::AHashMap;
+use crate::hashing::Map;
 
 use super::bins::Bins;
 use super::distribution::Piece;
@@ -65,9 +65,9 @@ pub struct Sketch {
     small: Vec<u64>,
     small_distinct: usize,
     /// Other values by their bits as `f64` (whole numbers up to 2^53 too).
-    exact: AHashMap<u64, u64>,
+    exact: Map<u64, u64>,
     /// Whole numbers beyond 2^53 (long codes), exactly.
-    big: AHashMap<i128, u64>,
+    big: Map<i128, u64>,
     /// Past [`EXACT_LIMIT`] distinct values, every value as a float.
     bins: Option<Box<Bins>>,
     /// The few smallest and largest values, for the winsorized mean.
@@ -174,8 +174,8 @@ impl Sketch {
         let all = self.exact_counts();
         self.small = Vec::new();
         self.small_distinct = 0;
-        self.exact = AHashMap::new();
-        self.big = AHashMap::new();
+        self.exact = Map::default();
+        self.big = Map::default();
         all
     }
 
