@@ -730,3 +730,48 @@ fn the_page_renders_in_chromium_with_its_charts() {
         "a real picture"
     );
 }
+
+#[test]
+fn source_date_epoch_makes_a_report_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("output")).unwrap();
+    std::fs::copy(
+        common::reference().join("output/input_end.csv.gz"),
+        dir.path().join("output/input_end.csv.gz"),
+    )
+    .unwrap();
+    let report = |epoch: &str| {
+        let output = common::cohortkit()
+            .args([
+                "report",
+                "--quiet",
+                "--input-files",
+                "output/*.csv.gz",
+                "-C",
+            ])
+            .arg(dir.path())
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .output()
+            .unwrap();
+        (
+            output,
+            std::fs::read(dir.path().join("output/input_end.html")),
+        )
+    };
+    let (first, html) = report("1700000000");
+    common::assert_success(&first);
+    let html = html.unwrap();
+    assert!(
+        String::from_utf8_lossy(&html).contains("<dt>Generated</dt><dd>2023-11-14T22:13:20Z</dd>")
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (second, again) = report("1700000000");
+    common::assert_success(&second);
+    assert_eq!(again.unwrap(), html);
+    let (bad, _) = report("yesterday");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("SOURCE_DATE_EPOCH=yesterday is not a number")
+    );
+}

@@ -118,8 +118,7 @@ fn report_one(
     let mut profile = profile::profile(&input.path, input.format, &|rows| progress.rows(rows))?;
     // The report names its input as the user did, not by `-C DIR`.
     profile.path = directory.shown(&profile.path).to_path_buf();
-    let generated = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let report = summary::build(&profile, rule, generated);
+    let report = summary::build(&profile, rule, generated()?);
     let html_path = args.output_dir.join(format!("{name}.html"));
     let mut outputs = vec![(html_path.clone(), html::render(&report).into_bytes())];
     if args.json {
@@ -170,4 +169,24 @@ fn write_all(outputs: Vec<(PathBuf, Vec<u8>)>) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", dest.display()))?;
     }
     Ok(())
+}
+
+/// When a report says it was made: now, or the time `SOURCE_DATE_EPOCH`
+/// gives (seconds since 1970, the reproducible-builds convention), so that
+/// the same input can give the same report byte for byte.
+fn generated() -> anyhow::Result<String> {
+    let format = |time: chrono::DateTime<chrono::Utc>| {
+        time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let Some(epoch) = std::env::var_os("SOURCE_DATE_EPOCH") else {
+        return Ok(chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    };
+    let seconds = epoch.to_str().and_then(|s| s.trim().parse::<i64>().ok());
+    match seconds.and_then(|s| chrono::DateTime::from_timestamp(s, 0)) {
+        Some(time) => Ok(format(time)),
+        None => anyhow::bail!(
+            "SOURCE_DATE_EPOCH={} is not a number of seconds since 1970; unset it or fix it",
+            epoch.to_string_lossy()
+        ),
+    }
 }
