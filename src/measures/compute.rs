@@ -227,15 +227,21 @@ fn group(
             codes.push(texts.iter().map(|t| index[t]).collect());
             levels.push(sorted.into_iter().map(|t| Level::Text(t.clone())).collect());
         } else if let Some(values) = extract.numbers.get(key) {
-            let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+            // -0.0 is 0.0's group, as pandas hashes them alike.
+            let level = |v: f64| if v == 0.0 { 0.0 } else { v };
+            let mut sorted: Vec<f64> = values
+                .iter()
+                .map(|&v| level(v))
+                .filter(|v| !v.is_nan())
+                .collect();
             sorted.sort_by(f64::total_cmp);
             sorted.dedup();
             codes.push(
                 values
                     .iter()
-                    .map(|v| {
+                    .map(|&v| {
                         sorted
-                            .binary_search_by(|s| s.total_cmp(v))
+                            .binary_search_by(|s| s.total_cmp(&level(v)))
                             .unwrap_or(usize::MAX)
                     })
                     .collect(),
@@ -434,6 +440,18 @@ mod tests {
             calculate(&measure("a", POPULATION, &[POPULATION], false), &extract()).unwrap();
         assert_eq!(table.header, ["a", "population", "value"]);
         assert_eq!(table.rows, [["4.0", "6", "0.6666666666666666"]]);
+    }
+
+    #[test]
+    fn numeric_keys_group_negative_zero_with_zero() {
+        let mut e = extract();
+        e.numbers
+            .insert("b".into(), vec![0.0, -0.0, 2.0, 0.0, -0.0, 2.0]);
+        let (table, _) = calculate(&measure("a", POPULATION, &["b"], false), &e).unwrap();
+        assert_eq!(
+            table.rows,
+            [["0.0", "2.0", "4", "0.5"], ["2.0", "2.0", "2", "1.0"]]
+        );
     }
 
     #[test]
