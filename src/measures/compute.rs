@@ -227,8 +227,10 @@ fn group(
             codes.push(texts.iter().map(|t| index[t]).collect());
             levels.push(sorted.into_iter().map(|t| Level::Text(t.clone())).collect());
         } else if let Some(values) = extract.numbers.get(key) {
-            // -0.0 is 0.0's group, as pandas hashes them alike.
-            let level = |v: f64| if v == 0.0 { 0.0 } else { v };
+            // -0.0 and 0.0 are one group, as pandas hashes them alike,
+            // shown as the first of them.
+            let zero = values.iter().copied().find(|v| *v == 0.0).unwrap_or(0.0);
+            let level = |v: f64| if v == 0.0 { zero } else { v };
             let mut sorted: Vec<f64> = values
                 .iter()
                 .map(|&v| level(v))
@@ -443,7 +445,7 @@ mod tests {
     }
 
     #[test]
-    fn numeric_keys_group_negative_zero_with_zero() {
+    fn numeric_keys_group_negative_zero_with_zero_as_the_first_of_them() {
         let mut e = extract();
         e.numbers
             .insert("b".into(), vec![0.0, -0.0, 2.0, 0.0, -0.0, 2.0]);
@@ -452,6 +454,10 @@ mod tests {
             table.rows,
             [["0.0", "2.0", "4", "0.5"], ["2.0", "2.0", "2", "1.0"]]
         );
+        e.numbers
+            .insert("b".into(), vec![-0.0, 0.0, 2.0, 0.0, -0.0, 2.0]);
+        let (table, _) = calculate(&measure("a", POPULATION, &["b"], false), &e).unwrap();
+        assert_eq!(table.rows[0], ["-0.0", "2.0", "4", "0.5"]);
     }
 
     #[test]
