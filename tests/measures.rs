@@ -255,8 +255,9 @@ fn native_measures_equal_cohortextractors_cell_by_cell() {
 /// (sorted as text: "10" before "2"), non-ASCII, a leading space.
 const TEXTS: [&str; 9] = ["a", "b", "", "x,y", "say \"hi\"", "é", "10", "2", " sp"];
 
-/// Numbers of the `n2` column, small and large (suppression's cases).
-const NUMBERS: [&str; 9] = ["0", "1", "2", "3", "5", "6", "7", "12", "2.5"];
+/// Numbers of the `n2` column, small and large (suppression's cases),
+/// and a negative zero (one group with zero where `n2` is a key).
+const NUMBERS: [&str; 10] = ["0", "1", "2", "3", "5", "6", "7", "12", "2.5", "-0.0"];
 
 /// The `group_by`s a random measure takes (`n2` only where it is neither
 /// numerator nor denominator).

@@ -192,14 +192,20 @@ fn dedup<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<String> {
     seen
 }
 
-/// One row: the column's sum (pandas' compensated sum).
+/// One row, the column's sum (pandas' compensated sum); no row for no
+/// patients, as a `groupby` of nothing has no group.
 fn sum_all(column: &Column) -> Column {
     let mut sum = Kahan::default();
     for &value in &column.values {
         sum.add(value);
     }
+    let values = if column.values.is_empty() {
+        Vec::new()
+    } else {
+        vec![sum.total()]
+    };
     Column {
-        values: vec![sum.total()],
+        values,
         ..column.clone()
     }
 }
@@ -458,6 +464,19 @@ mod tests {
             .insert("b".into(), vec![-0.0, 0.0, 2.0, 0.0, -0.0, 2.0]);
         let (table, _) = calculate(&measure("a", POPULATION, &["b"], false), &e).unwrap();
         assert_eq!(table.rows[0], ["-0.0", "2.0", "4", "0.5"]);
+    }
+
+    #[test]
+    fn no_patients_give_no_rows() {
+        let empty = Extract {
+            rows: 0,
+            numbers: [("a".to_string(), Vec::new())].into(),
+            texts: [("sex".to_string(), Vec::new())].into(),
+        };
+        for group in [&[][..], &[POPULATION], &["sex"]] {
+            let (table, _) = calculate(&measure("a", POPULATION, group, true), &empty).unwrap();
+            assert!(table.rows.is_empty(), "{group:?}: {table:?}");
+        }
     }
 
     #[test]
