@@ -18,7 +18,7 @@ use compute::{Extract, POPULATION, Table};
 
 use crate::study::{self, Measure};
 use crate::table::atomic::AtomicFile;
-use crate::table::gzip;
+use crate::table::{Format, gzip};
 
 /// The extract formats cohortextractor's measures read, as its file-name
 /// rule lists them.
@@ -166,15 +166,12 @@ fn extract_date(name: &str, suffix: &str) -> anyhow::Result<Option<String>> {
 /// Reads the columns the measures need from a CSV extract (see
 /// [`extract_from`]).
 fn read_extract(path: &Path, measures: &[Measure]) -> anyhow::Result<Extract> {
-    let name = path.to_string_lossy();
-    let gzipped = if name.ends_with(".csv.gz") {
-        true
-    } else if name.ends_with(".csv") {
-        false
-    } else {
-        bail!(
+    let gzipped = match Format::from_path(path) {
+        Some(Format::Csv) => false,
+        Some(Format::CsvGz) => true,
+        _ => bail!(
             "native generate_measures reads .csv and .csv.gz extracts; pandas gives other formats types of their own, which cohortkit does not copy (use --output-format csv or csv.gz)"
-        );
+        ),
     };
     extract_from(gzip::open(path, gzipped)?, measures)
 }

@@ -63,9 +63,7 @@ impl Native {
     pub fn in_process_only(self) -> bool {
         matches!(self, Native::Joiner | Native::Report)
     }
-}
 
-impl Native {
     /// The tool's name, its `argv[0]`.
     fn name(self) -> &'static str {
         match self {

@@ -144,13 +144,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let interrupts = crate::interrupt::RunInterrupts::take();
     let outcomes = runner.run(&planned);
     print!("\n{}", runner::summary(&outcomes));
+    let ended = |verdict| -> Vec<&str> {
+        outcomes
+            .iter()
+            .filter(|o| o.verdict == verdict)
+            .map(|o| o.action.as_str())
+            .collect()
+    };
     if let Some(signal) = crate::interrupt::signal() {
-        let stopped = |verdict| {
-            let names: Vec<&str> = outcomes
-                .iter()
-                .filter(|o| o.verdict == verdict)
-                .map(|o| o.action.as_str())
-                .collect();
+        let listed = |names: Vec<&str>| {
             if names.is_empty() {
                 "none".to_owned()
             } else {
@@ -159,16 +161,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         };
         anyhow::bail!(
             "the run was interrupted (signal {signal}): cancelled {}; not started {}",
-            stopped(schedule::Verdict::Cancelled),
-            stopped(schedule::Verdict::NotStarted)
+            listed(ended(schedule::Verdict::Cancelled)),
+            listed(ended(schedule::Verdict::NotStarted))
         );
     }
     drop(interrupts);
-    let failed: Vec<&str> = outcomes
-        .iter()
-        .filter(|o| o.verdict == schedule::Verdict::Failed)
-        .map(|o| o.action.as_str())
-        .collect();
+    let failed = ended(schedule::Verdict::Failed);
     if !failed.is_empty() {
         anyhow::bail!(
             "{} of {} actions failed: {} (logs in {})",

@@ -601,6 +601,7 @@ impl<'a> Runner<'a> {
     }
 }
 
+/// Where the actions' directories are made.
 fn work_root(project_dir: &Path) -> PathBuf {
     project_dir.join(state::PRIVATE_DIR).join("work")
 }
