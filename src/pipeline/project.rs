@@ -225,7 +225,9 @@ impl Action {
 }
 
 /// Builds the project model from `text`, checking the rules every version
-/// shares. Fails with every problem found.
+/// shares. Fails with every problem found. For tests of one stage: the
+/// program reads projects with [`read`] and `validate`.
+#[cfg(test)]
 pub fn parse(text: &str) -> Result<Project, Problems> {
     let reading = read(text)?;
     if reading.problems.is_empty() {
