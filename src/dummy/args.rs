@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use super::DEFAULT_SEED;
+use super::conventions::Conventions;
 use super::dates::Day;
 use crate::batch::BatchArgs;
 use crate::directory::Directory;
@@ -43,6 +44,11 @@ pub struct GenerateArgs {
     /// dates still are). Overrides --output-dir and --output-format.
     #[arg(long, value_name = "DIR/NAME.EXT")]
     pub output_file: Option<PathBuf>,
+    /// Write values as `cohortextractor` does (flags 0/1, missing numbers
+    /// 0) or as `ehrql` does (booleans T/F, missing values empty, ISO dates,
+    /// Arrow `date32` and ordered categories).
+    #[arg(long, value_name = "WHOSE", value_enum, default_value_t)]
+    pub conventions: Conventions,
     /// Leave files that already exist alone.
     #[arg(long)]
     pub skip_existing: bool,

@@ -53,6 +53,9 @@ pub struct Chunk {
     pub len: usize,
     /// The columns, in output order.
     pub columns: Vec<Cells>,
+    /// Where ints and floats are null rather than zero (ehrQL's
+    /// conventions): each such column's missing rows.
+    pub nulls: Vec<Option<Vec<bool>>>,
 }
 
 /// What keys a file's random streams.
@@ -68,6 +71,7 @@ pub struct FileKey {
 pub fn draw(plan: &DrawPlan, ids: &Ids, key: FileKey, index: u64, start: u64, len: usize) -> Chunk {
     let mut columns: Vec<Option<Cells>> = (0..plan.columns.len()).map(|_| None).collect();
     let mut missing = vec![false; len];
+    let mut nulls: Vec<Option<Vec<bool>>> = (0..plan.columns.len()).map(|_| None).collect();
     for &c in &plan.draw_order {
         let column = &plan.columns[c];
         let mut rng = stream(&[key.seed, key.file, index, column.key]);
@@ -85,6 +89,13 @@ pub fn draw(plan: &DrawPlan, ids: &Ids, key: FileKey, index: u64, start: u64, le
             }
         }
         columns[c] = Some(cells(&column.draw, &missing, &mut rng, ids, start));
+        let numeric = matches!(
+            columns[c],
+            Some(Cells::Ints(_) | Cells::Floats(_)) if !matches!(column.draw, Draw::PatientId)
+        );
+        if numeric && plan.conventions.nulls() {
+            nulls[c] = Some(missing.clone());
+        }
     }
     Chunk {
         start,
@@ -93,6 +104,7 @@ pub fn draw(plan: &DrawPlan, ids: &Ids, key: FileKey, index: u64, start: u64, le
             .into_iter()
             .map(|c| c.expect("every column drawn"))
             .collect(),
+        nulls,
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod chunk;
+pub mod conventions;
 pub mod dates;
 pub mod generate;
 pub mod ids;
@@ -60,7 +61,10 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         .map(|s| {
             s.schema
                 .as_ref()
-                .map(|schema| DrawPlan::new(schema, args.population, today))
+                .map(|schema| {
+                    DrawPlan::new(schema, args.population, today)
+                        .map(|plan| plan.with_conventions(args.conventions))
+                })
                 .transpose()
                 .with_context(|| format!("study {}", s.name))
         })

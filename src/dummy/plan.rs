@@ -3,6 +3,7 @@
 
 use rand_distr::Poisson;
 
+use super::conventions::Conventions;
 use super::dates::{DateFormat, Day};
 use super::ids::MAX_POPULATION;
 use super::random::{Discrete, hash_text};
@@ -24,6 +25,8 @@ pub struct DrawPlan {
     pub draw_order: Vec<usize>,
     /// Rows per file.
     pub population: u64,
+    /// How the values are written.
+    pub conventions: Conventions,
 }
 
 /// How one column is drawn.
@@ -139,17 +142,27 @@ pub enum Fixed {
 }
 
 impl Fixed {
-    /// The value as CSV field bytes.
-    pub fn csv(&self) -> Vec<u8> {
+    /// The value as CSV field bytes, in `conventions`.
+    pub fn csv(&self, conventions: Conventions) -> Vec<u8> {
         let mut out = Vec::new();
         match self {
-            Fixed::Flag(b) => out.push(if *b { b'1' } else { b'0' }),
+            Fixed::Flag(b) => out.extend_from_slice(conventions.flag(*b)),
             Fixed::Int(v) => out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
             Fixed::Float(v) => write_python_float(&mut out, *v),
-            Fixed::Date(day, format) => day.write(*format, &mut out),
+            Fixed::Date(day, format) => write_date(*day, *format, conventions, &mut out),
             Fixed::Text(_, label) => out.extend_from_slice(&label.csv),
         }
         out
+    }
+}
+
+/// A date as `conventions` write it: at its format's precision
+/// (cohortextractor), or as the whole day that precision stands for (ehrQL
+/// dates are always `YYYY-MM-DD`).
+pub fn write_date(day: Day, format: DateFormat, conventions: Conventions, out: &mut Vec<u8>) {
+    match conventions {
+        Conventions::Cohortextractor => day.write(format, out),
+        Conventions::Ehrql => format.truncate(day).write(DateFormat::Day, out),
     }
 }
 
@@ -224,6 +237,14 @@ pub fn age_probabilities() -> Vec<f64> {
 }
 
 impl DrawPlan {
+    /// The plan with its values written in `conventions`.
+    pub fn with_conventions(self, conventions: Conventions) -> DrawPlan {
+        DrawPlan {
+            conventions,
+            ..self
+        }
+    }
+
     /// Prepares `schema` for files of `population` rows (at most
     /// [`MAX_POPULATION`]), with `today` for `today` bounds.
     pub fn new(schema: &Schema, population: u64, today: Day) -> Result<DrawPlan, PlanError> {
@@ -264,6 +285,7 @@ impl DrawPlan {
             columns,
             draw_order,
             population,
+            conventions: Conventions::default(),
         })
     }
 }

@@ -76,8 +76,14 @@ impl FrameWriter {
         let file = AtomicFile::create(path).map_err(|e| TableError::io(path, false, e))?;
         let kind = match format {
             Format::Feather | Format::Arrow => {
+                // pandas' `to_feather` compresses with LZ4; ehrQL's `.arrow`
+                // files with zstd.
+                let compression = match format {
+                    Format::Arrow => arrow_ipc::CompressionType::ZSTD,
+                    _ => arrow_ipc::CompressionType::LZ4_FRAME,
+                };
                 let options = IpcWriteOptions::default()
-                    .try_with_compression(Some(arrow_ipc::CompressionType::LZ4_FRAME))
+                    .try_with_compression(Some(compression))
                     .map_err(|e| arrow_error(path, e))?;
                 WriterKind::Ipc(
                     FileWriter::try_new_with_options(file, &schema, options)

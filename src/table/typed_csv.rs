@@ -9,11 +9,17 @@
 //! the column as text. Empty fields are nulls; a column with only empty
 //! fields is `Float64`, as pandas reads it. Arrow text is UTF-8, so a field
 //! or column name that is not is an error naming it.
+//!
+//! Read as ehrQL writes CSV ([`Typing::Ehrql`]), a column of only `T` and
+//! `F` is `Boolean` and one of only `YYYY-MM-DD` dates is `Date32` first.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::{
+    ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    UInt64Array,
+};
 use arrow_schema::{Field, Schema};
 use csv::ByteRecord;
 
@@ -21,8 +27,26 @@ use super::csv::CsvSource;
 use super::text::{display_text, exact_f64};
 use super::{Format, TableError};
 
+/// Whose CSV conventions decide a column's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typing {
+    /// pandas' (numbers or text).
+    Pandas,
+    /// ehrQL's: `T`/`F` booleans and ISO dates too.
+    Ehrql,
+}
+
 /// Reads a whole CSV file into one batch typed as the module says.
 pub fn read_csv_typed(path: &Path, format: Format) -> Result<RecordBatch, TableError> {
+    read_csv_typed_as(path, format, Typing::Pandas)
+}
+
+/// Reads a whole CSV file into one batch typed by `typing`'s conventions.
+pub fn read_csv_typed_as(
+    path: &Path,
+    format: Format,
+    typing: Typing,
+) -> Result<RecordBatch, TableError> {
     let mut source = CsvSource::open(path, format)?;
     let names = source.utf8_names()?;
     let mut columns: Vec<Fields> = (0..names.len()).map(|_| Fields::default()).collect();
@@ -38,7 +62,7 @@ pub fn read_csv_typed(path: &Path, format: Format) -> Result<RecordBatch, TableE
     let mut fields = Vec::with_capacity(names.len());
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(names.len());
     for (name, column) in names.into_iter().zip(columns) {
-        let array = column.into_array();
+        let array = column.into_array(typing);
         fields.push(Field::new(name, array.data_type().clone(), true));
         arrays.push(array);
     }
@@ -82,9 +106,26 @@ impl Fields {
         })
     }
 
-    fn into_array(self) -> ArrayRef {
+    fn into_array(self, typing: Typing) -> ArrayRef {
         let values = self.values();
         let present = values.clone().flatten();
+        let any = present.clone().next().is_some();
+        if typing == Typing::Ehrql && any {
+            if present.clone().all(|v| v == b"T" || v == b"F") {
+                return Arc::new(
+                    values
+                        .map(|v| v.map(|v| v == b"T"))
+                        .collect::<BooleanArray>(),
+                );
+            }
+            if present.clone().all(|v| iso_date(v).is_some()) {
+                return Arc::new(
+                    values
+                        .map(|v| v.and_then(iso_date))
+                        .collect::<Date32Array>(),
+                );
+            }
+        }
         if present
             .clone()
             .all(|v| plain_integer(v).is_some_and(|i| i64::try_from(i).is_ok()))
@@ -120,6 +161,17 @@ impl Fields {
                 .collect::<StringArray>(),
         )
     }
+}
+
+/// Days since 1970 of a `YYYY-MM-DD` date, as ehrQL writes dates.
+fn iso_date(field: &[u8]) -> Option<i32> {
+    let text = std::str::from_utf8(field).ok()?;
+    let shaped = text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-';
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    shaped
+        .then(|| i32::try_from((date - epoch).num_days()).ok())
+        .flatten()
 }
 
 /// An integer written plainly (`-12`, `+3`, `0`), without leading zeros,
