@@ -31,6 +31,9 @@ enum Command {
     Generate(crate::dummy::GenerateArgs),
     /// Work with dummy-data schemas (import from `cohortextractor dump_study_yaml`).
     Schema(crate::dummy::SchemaArgs),
+    /// Run ehrQL's `generate-dataset` from a dummy data file or a schema
+    /// (no ehrQL needed).
+    Ehrql(crate::ehrql::EhrqlArgs),
     /// Compute a study definition's measures on its dated extracts
     /// (cohortextractor generate_measures).
     Measures(crate::measures::MeasuresArgs),
@@ -75,6 +78,7 @@ fn execute(name: &str, args: Vec<OsString>) -> anyhow::Result<()> {
             Command::Join(join) => crate::join::run(&join),
             Command::Generate(generate) => crate::dummy::generate(&generate),
             Command::Schema(schema) => crate::dummy::schema(&schema),
+            Command::Ehrql(ehrql) => crate::ehrql::run(&ehrql),
             Command::Measures(measures) => crate::measures::generate(&measures),
             Command::Report(report) => crate::report::run(&report, Invocation::Cohortkit),
             Command::Check(check) => crate::pipeline::check(&check),

@@ -30,6 +30,7 @@ pub mod batch;
 pub mod cli;
 pub mod directory;
 pub mod dummy;
+pub mod ehrql;
 pub mod hashing;
 pub mod interrupt;
 pub mod join;
