@@ -29,7 +29,8 @@ enum Command {
     Join(JoinArgs),
     /// Make cohortextractor-compatible dummy cohorts from a schema.
     Generate(crate::dummy::GenerateArgs),
-    /// Work with dummy-data schemas (import from `cohortextractor dump_study_yaml`).
+    /// Work with dummy-data schemas (import from `cohortextractor dump_study_yaml`,
+    /// infer from a dataset file, check).
     Schema(crate::dummy::SchemaArgs),
     /// Run ehrQL's `generate-dataset` from a dummy data file or a schema
     /// (no ehrQL needed).

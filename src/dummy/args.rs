@@ -104,6 +104,9 @@ pub struct SchemaArgs {
 pub(super) enum SchemaCommand {
     /// Convert `cohortextractor dump_study_yaml` output into a schema.
     Import(ImportArgs),
+    /// Describe an existing dataset file as a schema, without copying
+    /// values that identify rows (see docs/generate.md).
+    Infer(InferArgs),
     /// Validate a schema and list its columns.
     Check {
         /// The schema file.
@@ -143,6 +146,19 @@ pub(super) struct ImportArgs {
     /// (default: NAME.py beside the dump, if there is one).
     #[arg(long, value_name = "FILE")]
     pub(super) definition: Option<PathBuf>,
+}
+
+/// Arguments of `cohortkit schema infer`.
+#[derive(Debug, Args)]
+pub(super) struct InferArgs {
+    /// The dataset: .csv, .csv.gz, .feather, .arrow, .parquet, .dta or .dta.gz.
+    pub(super) file: PathBuf,
+    /// Write the schema here (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub(super) output: Option<PathBuf>,
+    /// The study definition's name (default: the file name less its extension).
+    #[arg(long, value_name = "NAME")]
+    pub(super) name: Option<String>,
 }
 
 pub(super) fn parse_day(text: &str) -> Result<Day, String> {

@@ -77,6 +77,12 @@ impl Day {
         Day::from_ymd(year, month, 1).expect("the 1st exists")
     }
 
+    /// The last day of this day's month.
+    pub fn end_of_month(self) -> Day {
+        let (year, month, _) = self.ymd();
+        Day::from_ymd(year, month, days_in_month(year, month)).expect("the month's last day exists")
+    }
+
     /// Appends the date in `format`.
     pub fn write(self, format: DateFormat, out: &mut Vec<u8>) {
         let (year, month, day) = self.ymd();

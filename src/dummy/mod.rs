@@ -1,8 +1,8 @@
 //! `cohortkit generate`: cohortextractor-compatible dummy extracts, drawn
 //! from a schema ([`schema`]) in parallel chunks, with patient ids from one
 //! seeded universe so that extracts join; and `cohortkit schema`, which
-//! imports schemas from `cohortextractor dump_study_yaml` ([`study_yaml`])
-//! and checks them.
+//! imports schemas from `cohortextractor dump_study_yaml` ([`study_yaml`]),
+//! infers them from dataset files ([`schema::infer`]) and checks them.
 
 pub mod args;
 pub mod chunk;
@@ -25,7 +25,7 @@ use anyhow::{Context, bail};
 use crate::batch::{Batch, Outcomes};
 use crate::table::Format;
 pub use args::{GenerateArgs, GenerateCli, SchemaArgs};
-use args::{ImportArgs, SchemaCommand, parse_day};
+use args::{ImportArgs, InferArgs, SchemaCommand, parse_day};
 use dates::Day;
 use generate::{OutputFile, Settings};
 use plan::DrawPlan;
@@ -261,6 +261,7 @@ pub fn study_names(dir: &Path) -> anyhow::Result<Vec<String>> {
 pub fn schema(args: &SchemaArgs) -> anyhow::Result<()> {
     match &args.command {
         SchemaCommand::Import(import) => import_schema(import),
+        SchemaCommand::Infer(infer) => infer_schema(infer),
         SchemaCommand::Check { schema } => check_schema(schema),
     }
 }
@@ -319,7 +320,7 @@ fn import_schema(args: &ImportArgs) -> anyhow::Result<()> {
     let schema = study_yaml::import(&text, &options)
         .with_context(|| format!("cannot import {}", args.study_yaml.display()))?;
     let mut header = format!(
-        "cohortkit dummy-data schema (format: docs/generate.md).\nImported from {} (cohortextractor dump_study_yaml) by `cohortkit schema import`",
+        "{SCHEMA_HEADER}\nImported from {} (cohortextractor dump_study_yaml) by `cohortkit schema import`",
         file_name(&args.study_yaml)
     );
     let mut notes = Vec::new();
@@ -342,8 +343,17 @@ fn import_schema(args: &ImportArgs) -> anyhow::Result<()> {
         header.push_str(&format!("\nwith {}", notes.join(" ")));
     }
     header.push('.');
-    let yaml = schema.to_yaml(&header);
-    match &args.output {
+    write_schema(&schema, &header, args.output.as_deref())
+}
+
+/// The first line of every schema cohortkit writes.
+const SCHEMA_HEADER: &str = "cohortkit dummy-data schema (format: docs/generate.md).";
+
+/// Writes `schema` with the comment `header` atomically to `output`, or to
+/// standard output.
+fn write_schema(schema: &Schema, header: &str, output: Option<&Path>) -> anyhow::Result<()> {
+    let yaml = schema.to_yaml(header);
+    match output {
         Some(path) => crate::table::atomic::write_with(path, |f| {
             std::io::Write::write_all(f, yaml.as_bytes())
         })
@@ -353,6 +363,16 @@ fn import_schema(args: &ImportArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn infer_schema(args: &InferArgs) -> anyhow::Result<()> {
+    let schema = schema::infer::infer_file(&args.file, args.name.as_deref())?;
+    let file = args.file.file_name().unwrap_or_default().to_string_lossy();
+    let header = format!(
+        "{SCHEMA_HEADER}\nInferred from {file} by `cohortkit schema infer`: no ids, no value of fewer\nthan {} rows, moments and month bounds only.",
+        schema::infer::MIN_ROWS
+    );
+    write_schema(&schema, &header, args.output.as_deref())
 }
 
 /// Reads the study definition `file` (`PROJECT/analysis/NAME.py`).

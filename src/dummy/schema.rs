@@ -3,6 +3,7 @@
 //! (documented in `docs/generate.md`); every problem is reported with its
 //! line.
 
+pub mod infer;
 mod read;
 mod write;
 
