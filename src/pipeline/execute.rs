@@ -1,7 +1,8 @@
 //! Executors: what runs an action's command, in its directory.
 //!
-//! - cohort-joiner, dataset-report and `cohortextractor generate_cohort` run
-//!   in-process, each parsing its own command line with `-C <action's
+//! - cohort-joiner, dataset-report, `cohortextractor generate_cohort` and
+//!   `generate_measures`, and ehrQL's `generate-dataset` where no `ehrql` is
+//!   on PATH, run in-process, each parsing its own command line with `-C <action's
 //!   directory>` prepended, so that it takes its paths from there (the
 //!   process's current directory is shared by concurrent actions and never
 //!   changed);
@@ -22,6 +23,7 @@ use super::process;
 use super::project::Action;
 use super::shell;
 use crate::dummy::{GenerateCli, MissingSchema};
+use crate::ehrql::{GenerateDatasetCli, NoWay};
 use crate::join::JoinerCli;
 use crate::measures::MeasuresCli;
 use crate::report::{Invocation, ReportCli};
@@ -54,6 +56,8 @@ pub enum Native {
     GenerateCohort,
     /// `cohortextractor:ANY generate_measures`.
     GenerateMeasures,
+    /// `ehrql:ANY generate-dataset`, from a dummy data file or a schema.
+    GenerateDataset,
 }
 
 impl Native {
@@ -61,7 +65,10 @@ impl Native {
     /// runs a cohortextractor on PATH for a study with no schema, and
     /// `generate_measures` evaluates the study definition with python3.
     pub fn in_process_only(self) -> bool {
-        matches!(self, Native::Joiner | Native::Report)
+        matches!(
+            self,
+            Native::Joiner | Native::Report | Native::GenerateDataset
+        )
     }
 
     /// The tool's name, its `argv[0]`.
@@ -71,6 +78,7 @@ impl Native {
             Native::Report => "dataset-report",
             Native::GenerateCohort => "generate_cohort",
             Native::GenerateMeasures => "generate_measures",
+            Native::GenerateDataset => "generate-dataset",
         }
     }
 
@@ -86,6 +94,9 @@ impl Native {
             Native::GenerateCohort => GenerateCli::try_parse_from(argv)?.run(),
             Native::GenerateMeasures => {
                 crate::measures::generate(&MeasuresCli::try_parse_from(argv)?.args)
+            }
+            Native::GenerateDataset => {
+                crate::ehrql::generate_dataset(&GenerateDatasetCli::try_parse_from(argv)?.args)
             }
         }
     }
@@ -198,11 +209,12 @@ pub fn choose(action: &Action, version: f64) -> Executor {
                 )),
             };
         }
+        "ehrql" | "databuilder" => return ehrql(action, version),
         _ => {}
     }
     let Some(programs) = image_programs(run.image()) else {
         return Executor::Unavailable(format!(
-            "image {image_tag} is not available locally: cohortkit runs cohort-joiner, dataset-report and cohortextractor generate_cohort and generate_measures itself, and python, r, jupyter and stata-mp actions with local programs; {}",
+            "image {image_tag} is not available locally: cohortkit runs cohort-joiner, dataset-report, cohortextractor generate_cohort and generate_measures and ehrql generate-dataset itself, and python, r, jupyter and stata-mp actions with local programs; {}",
             elsewhere(version)
         ));
     };
@@ -223,6 +235,26 @@ pub fn choose(action: &Action, version: f64) -> Executor {
         None => Executor::Unavailable(format!(
             "image {image_tag} is not available locally: {} not found on PATH; install it, or {}",
             wanted.local.join(" or "),
+            elsewhere(version)
+        )),
+    }
+}
+
+/// How an `ehrql` action runs: with an `ehrql` on PATH, else
+/// `generate-dataset` natively; other commands need ehrQL.
+fn ehrql(action: &Action, version: f64) -> Executor {
+    if let Some(program) = which("ehrql") {
+        return Executor::Local {
+            program,
+            args: command_args(action),
+        };
+    }
+    match action.run.words.get(1).map(String::as_str) {
+        Some("generate-dataset") => Executor::Native(Native::GenerateDataset),
+        command => Executor::Unavailable(format!(
+            "image {} is not available locally: cohortkit runs only `generate-dataset` natively (from a dummy data file or a schema); install ehrQL (`pip install opensafely-ehrql`, Python 3.13+, from github.com/opensafely-core/ehrql) so that `ehrql` is on PATH to run `{}`, or {}",
+            action.run.words[0],
+            command.unwrap_or("ehrql"),
             elsewhere(version)
         )),
     }
@@ -299,6 +331,7 @@ pub fn run(executor: &Executor, job: &ActionJob) -> Finished {
         }
         Executor::Native(Native::GenerateCohort) => generate_cohort(job),
         Executor::Native(Native::GenerateMeasures) => generate_measures(job),
+        Executor::Native(Native::GenerateDataset) => generate_dataset(job),
         Executor::Local { program, args } => run_process(job, program, args),
         Executor::Unavailable(reason) => {
             job.log.line(reason);
@@ -371,7 +404,9 @@ fn run_native(job: &ActionJob, tool: Native, args: &[String], unlogged: &[&str])
     let mut shown: Vec<String> = std::iter::once(tool.name().to_owned())
         .chain(args.iter().map(|a| map_workspace(a, job.dir)))
         .collect();
-    shown.push("--quiet".into());
+    // Before `--`, where the arguments after it are the tool's parameters.
+    let end = shown.iter().position(|a| a == "--").unwrap_or(shown.len());
+    shown.insert(end, "--quiet".into());
     let command = shell::join(&shown).replace(&dir_prefix(job), "");
     job.log.line(&format!("cohortkit: {command}"));
     let dir = [OsString::from("-C"), job.dir.as_os_str().to_owned()];
@@ -483,6 +518,33 @@ fn generate_measures(job: &ActionJob) -> Finished {
         _ => None,
     };
     or_cohortextractor(job, ran, missing, &all)
+}
+
+/// ehrQL's `generate-dataset` natively, saying in the log what ehrQL
+/// would do besides; unavailable where neither a dummy data file nor a
+/// schema gives the dataset.
+fn generate_dataset(job: &ActionJob) -> Finished {
+    let args = command_args(job.action);
+    let argv = std::iter::once("generate-dataset").chain(args[1..].iter().map(String::as_str));
+    if let Ok(parsed) = GenerateDatasetCli::try_parse_from(argv) {
+        for note in parsed.args.notes() {
+            job.log.line(&format!("note: {note}"));
+        }
+    }
+    let ran = run_native(job, Native::GenerateDataset, &args[1..], &[]);
+    let no_way = match &ran.result {
+        Ok(Err(e)) => e.downcast_ref::<NoWay>().map(NoWay::to_string),
+        _ => None,
+    };
+    let finished = finish_native(job, ran);
+    match no_way {
+        Some(reason) => Finished {
+            how: "unavailable".into(),
+            unavailable: Some(reason),
+            ..finished
+        },
+        None => finished,
+    }
 }
 
 /// How a native cohortextractor command ended, or, when it lacked what it
@@ -597,10 +659,19 @@ mod tests {
 
     #[test]
     fn images_pick_their_programs_or_say_what_is_missing() {
-        let ehrql = action(
+        let measures = action(
+            "ehrql:v1 generate-measures x.py --output output/input_*.csv.gz",
+            "",
+        );
+        let dataset = action(
             "ehrql:v1 generate-dataset x.py --output output/input_*.csv.gz",
             "",
         );
+        match (which("ehrql"), choose(&dataset, 5.0)) {
+            (None, Executor::Native(Native::GenerateDataset)) => {}
+            (Some(ehrql), Executor::Local { program, .. }) => assert_eq!(program, ehrql),
+            other => panic!("{other:?}"),
+        }
         for (version, advice) in [
             (5.0, "run this action with `opensafely run` (Docker)"),
             (
@@ -608,14 +679,20 @@ mod tests {
                 "`opensafely run` (Docker) refuses this version 3.0 project file: update project.yaml to version 5",
             ),
         ] {
-            match choose(&ehrql, version) {
+            match choose(&measures, version) {
                 Executor::Unavailable(reason) => {
                     assert!(
                         reason.starts_with("image ehrql:v1 is not available locally")
+                            && reason.contains("to run `generate-measures`")
                             && reason.contains(advice),
                         "{reason}"
                     )
                 }
+                Executor::Local { .. } => assert!(which("ehrql").is_some()),
+                other => panic!("{other:?}"),
+            }
+            match choose(&action("sqlrunner:v1 query.sql", ""), version) {
+                Executor::Unavailable(reason) => assert!(reason.contains(advice), "{reason}"),
                 other => panic!("{other:?}"),
             }
         }
