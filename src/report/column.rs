@@ -335,6 +335,10 @@ impl ColumnAcc {
             numbers: self.ints + self.uints + self.floats,
             fractional: self.numbers.fractional(),
             bools: self.bools[0] + self.bools[1],
+            t_f: [&b"T"[..], b"F"]
+                .iter()
+                .filter_map(|text| self.categories.get(*text))
+                .sum(),
             dates: self.dates + text_dates,
             exact,
         }
@@ -541,6 +545,21 @@ mod tests {
         let ages: Vec<String> = (0..50).map(|i| i.to_string()).collect();
         let ages: Vec<&str> = ages.iter().map(String::as_str).collect();
         assert_eq!(kind("age", &ages), Kind::Numeric);
+    }
+
+    #[test]
+    fn ehrql_booleans_are_booleans_under_the_current_rules_and_text_to_pandas() {
+        let mut fields = vec!["T"; 20];
+        fields.extend(["F"; 30]);
+        fields.extend(["", "x"]);
+        let p = profile("has_asthma", &fields);
+        assert_eq!((p.dtype.name.as_str(), p.kind), ("object", Kind::Category));
+        assert_eq!(
+            (p.fit.kind, p.fit.strays, p.fit.domain),
+            (Kind::Boolean, 1, Some(kinds::T_F))
+        );
+        let sex: Vec<&str> = ["F", "M"].iter().copied().cycle().take(40).collect();
+        assert_eq!(profile("sex", &sex).fit.kind, Kind::Category);
     }
 
     #[test]

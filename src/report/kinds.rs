@@ -57,6 +57,9 @@ pub const TRUE_FALSE: Domain = ["False", "True"];
 /// The numbers 0 and 1.
 pub const ZERO_ONE: Domain = ["0", "1"];
 
+/// `T`/`F` text, as ehrQL writes booleans to CSV.
+pub const T_F: Domain = ["F", "T"];
+
 /// How many of a column's present values fall in each class.
 #[derive(Clone, Debug, Default)]
 pub struct Classes {
@@ -68,6 +71,8 @@ pub struct Classes {
     pub fractional: u64,
     /// `True` and `False`.
     pub bools: u64,
+    /// `T` and `F` text.
+    pub t_f: u64,
     /// Dates (typed, or text a date).
     pub dates: u64,
     /// Each distinct number's count, where there are few enough to count.
@@ -97,7 +102,8 @@ impl Fit {
 }
 
 /// The kind of the column `name` of type `dtype` whose values fall in
-/// `classes`: dates, then booleans, then numbers, each when all but at most
+/// `classes`: dates, then booleans (`True`/`False`, ehrQL's `T`/`F`, 0/1),
+/// then numbers, each when all but at most
 /// [`STRAYS`] values are of it; else a category, which lists any value.
 pub fn decide(name: &str, dtype: &Dtype, classes: &Classes) -> Fit {
     let present = classes.present;
@@ -134,6 +140,7 @@ pub fn decide(name: &str, dtype: &Dtype, classes: &Classes) -> Fit {
     };
     fit(Kind::Date, None, dates)
         .or_else(|| fit(Kind::Boolean, Some(TRUE_FALSE), bools))
+        .or_else(|| fit(Kind::Boolean, Some(T_F), classes.t_f))
         .or_else(|| fit(Kind::Boolean, Some(ZERO_ONE), zeros_and_ones))
         .or_else(|| {
             let numbers = fit(Kind::Numeric, None, classes.numbers)?;
@@ -218,6 +225,16 @@ mod tests {
         );
         assert_eq!(decide("flag", &object, &flags(40, 0)).strays, 0);
         assert_eq!(decide("flag", &object, &flags(40, 8)).kind, Kind::Category);
+        let t_f = |t_f| Classes {
+            t_f,
+            ..classes(100)
+        };
+        let ehrql = decide("has_asthma", &object, &t_f(94));
+        assert_eq!(
+            (ehrql.kind, ehrql.strays, ehrql.domain),
+            (Kind::Boolean, 6, Some(T_F))
+        );
+        assert_eq!(decide("has_asthma", &object, &t_f(92)).kind, Kind::Category);
         let bmi = Classes {
             numbers: 95,
             fractional: 90,
