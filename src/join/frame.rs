@@ -44,8 +44,13 @@ pub fn join_frame(
         .enumerate()
         .map(|(i, (field, name))| {
             let nullable = field.is_nullable() || i >= lhs_names.len();
-            Field::new(name, field.data_type().clone(), nullable)
-                .with_metadata(field.metadata().clone())
+            // Everything of the field but its name and nullability: type,
+            // metadata and a dictionary's order.
+            field
+                .as_ref()
+                .clone()
+                .with_name(name)
+                .with_nullable(nullable)
         })
         .collect();
     // The lhs's own keys, but those the writers make for the file itself
