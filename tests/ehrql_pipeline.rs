@@ -48,18 +48,6 @@ fn gunzip(path: &Path) -> Vec<u8> {
     bytes
 }
 
-/// A project directory with `project.yaml` and the given files.
-fn project(yaml: &str, files: &[(&str, &[u8])]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("project.yaml"), yaml).unwrap();
-    for (name, bytes) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
-    }
-    dir
-}
-
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/ehrql")
 }
@@ -94,6 +82,12 @@ print(json.dumps({
     "columns": {name: [text(v) for v in table.column(name).to_pylist()] for name in table.column_names},
 }))
 "##;
+
+/// An Arrow IPC file's columns as ehrQL prints values, and its types
+/// (see [`ARROW_AS_EHRQL_CSV`]).
+fn arrow_as_text(python: &Path, path: &Path) -> serde_json::Value {
+    serde_json::from_str(&common::run_python(python, ARROW_AS_EHRQL_CSV, &[path])).unwrap()
+}
 
 /// The columns of a CSV file (CRLF or LF) as lists of their texts.
 fn csv_columns(text: &str) -> Vec<(String, Vec<String>)> {
@@ -136,24 +130,14 @@ fn the_bundled_example_runs_end_to_end_without_ehrql_docker_or_network() {
     // The dummy data file is the dataset, every value as written.
     let dummy = read(&p.join("dummy_data/dataset.csv"));
     if let Some(python) = common::pandas_python() {
-        let arrow: serde_json::Value = serde_json::from_str(&common::run_python(
-            &python,
-            ARROW_AS_EHRQL_CSV,
-            &[&p.join("output/dataset.arrow")],
-        ))
-        .unwrap();
+        let arrow = arrow_as_text(&python, &p.join("output/dataset.arrow"));
         for (name, values) in csv_columns(&dummy) {
             assert_eq!(arrow["columns"][&name], serde_json::json!(values), "{name}");
         }
         assert_eq!(arrow["types"]["has_asthma"], "bool");
         assert_eq!(arrow["types"]["first_covid_vaccination"], "date32[day]");
         // The schema's dataset: configure_dummy_data(population_size=1000).
-        let patients: serde_json::Value = serde_json::from_str(&common::run_python(
-            &python,
-            ARROW_AS_EHRQL_CSV,
-            &[&p.join("output/patients.arrow")],
-        ))
-        .unwrap();
+        let patients = arrow_as_text(&python, &p.join("output/patients.arrow"));
         assert_eq!(
             patients["columns"]["patient_id"].as_array().unwrap().len(),
             1000
@@ -161,12 +145,7 @@ fn the_bundled_example_runs_end_to_end_without_ehrql_docker_or_network() {
         assert_eq!(patients["types"]["in_care_home"], "bool");
         assert_eq!(patients["types"]["date_of_death"], "date32[day]");
         // Both datasets are drawn from one patient universe: all match.
-        let joined: serde_json::Value = serde_json::from_str(&common::run_python(
-            &python,
-            ARROW_AS_EHRQL_CSV,
-            &[&p.join("output/joined/dataset.arrow")],
-        ))
-        .unwrap();
+        let joined = arrow_as_text(&python, &p.join("output/joined/dataset.arrow"));
         let care = joined["columns"]["in_care_home"].as_array().unwrap();
         assert_eq!(care.len(), 1000);
         assert!(care.iter().all(|v| v == "T" || v == "F"), "unmatched rows");
@@ -258,12 +237,12 @@ actions:
       moderately_sensitive:
         m: output/m.csv
 ";
-    let dir = project(
+    let dir = common::project(
         yaml,
         &[
-            ("analysis/d.py", b"# a dataset definition\n"),
-            ("analysis/m.py", b"# a measures definition\n"),
-            ("dummy.csv", b"patient_id\n1\n"),
+            ("analysis/d.py", "# a dataset definition\n"),
+            ("analysis/m.py", "# a measures definition\n"),
+            ("dummy.csv", "patient_id\n1\n"),
         ],
     );
     let p = dir.path();
@@ -525,11 +504,11 @@ fn a_schema_gives_the_definitions_population_else_ehrqls_ten() {
             33,
         ),
     ] {
-        let dir = project(
+        let dir = common::project(
             "",
             &[
-                ("analysis/d.py", definition.as_bytes()),
-                ("analysis/d.schema.yaml", schema.as_bytes()),
+                ("analysis/d.py", definition),
+                ("analysis/d.schema.yaml", schema),
             ],
         );
         let made = generate_dataset(
@@ -564,7 +543,7 @@ actions:
       moderately_sensitive:
         m: output/m.csv
 ";
-    let dir = project(yaml, &[("analysis/d.py", b"# ehrQL\n")]);
+    let dir = common::project(yaml, &[("analysis/d.py", "# ehrQL\n")]);
     let p = dir.path();
     let output = run(p, &["dataset"]);
     assert_eq!(output.status.code(), Some(1));

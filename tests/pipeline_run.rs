@@ -8,18 +8,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// A project directory with `project.yaml` and the given files.
-fn project(yaml: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("project.yaml"), yaml).unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
-}
-
 fn run(dir: &Path, args: &[&str]) -> Output {
     common::in_project(dir, &[&["run"], args].concat())
 }
@@ -95,7 +83,7 @@ actions:
 
 /// The join project with the reference extracts as its data.
 fn join_project() -> tempfile::TempDir {
-    let dir = project(
+    let dir = common::project(
         JOIN_PROJECT,
         &[("analysis/copy.py", COPY), ("analysis/count.py", COUNT)],
     );
@@ -292,7 +280,7 @@ actions:
         d: output/d.txt
 "
     );
-    project(
+    common::project(
         &yaml,
         &[("analysis/write.py", WRITE), ("analysis/read_b.py", READ_B)],
     )
@@ -402,7 +390,7 @@ actions:
       moderately_sensitive:
         a: output/after.txt
 ";
-    let dir = project(yaml, &[("analysis/write.py", WRITE)]);
+    let dir = common::project(yaml, &[("analysis/write.py", WRITE)]);
     let p = dir.path();
     let output = run(p, &["wrong"]);
     assert_eq!(output.status.code(), Some(1));
@@ -448,7 +436,7 @@ actions:
         args: output/args.json
 ";
     let script = "import json, os, sys\nos.makedirs('output', exist_ok=True)\njson.dump({'argv': sys.argv[1:], 'cwd': os.getcwd(), 'backend': os.environ.get('OPENSAFELY_BACKEND')}, open(sys.argv[1], 'w'))\nprint('working in', os.getcwd())\n";
-    let dir = project(yaml, &[("analysis/args.py", script)]);
+    let dir = common::project(yaml, &[("analysis/args.py", script)]);
     let output = run(dir.path(), &["args"]);
     assert!(output.status.success(), "{}", stdout(&output));
     let seen: serde_json::Value =
@@ -479,7 +467,7 @@ actions:
 
 #[test]
 fn bad_requests_and_interrupted_runs_are_explained() {
-    let dir = project(
+    let dir = common::project::<&str>(
         "version: 5\nactions:\n  a:\n    run: python:v2 a.py\n    outputs:\n      highly_sensitive:\n        x: output/a.csv\n",
         &[],
     );
@@ -513,7 +501,7 @@ fn bad_requests_and_interrupted_runs_are_explained() {
     }
     assert!(p.join("metadata/.keep").exists());
 
-    let invalid = project("version: 5\nactions: []\n", &[]);
+    let invalid = common::project::<&str>("version: 5\nactions: []\n", &[]);
     let output = run(invalid.path(), &["run_all"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("Errors in project file"));
@@ -531,7 +519,7 @@ actions:
       highly_sensitive:
         cohort: output/input.csv
 ";
-    let dir = project(yaml, &[]);
+    let dir = common::project::<&str>(yaml, &[]);
     let empty = tempfile::tempdir().unwrap();
     let output = common::cohortkit()
         .args(["run", "cohort", "--project-dir"])
@@ -576,7 +564,7 @@ fn obsolete_outputs_are_deleted_on_a_successful_rerun() {
     let Some(()) = common::python3() else { return };
     let yaml = "version: '3.0'\nexpectations:\n  population_size: 10\nactions:\n  act:\n    run: python:latest analysis/act.py\n    outputs:\n      moderately_sensitive:\n        tables: output/table_*.csv\n";
     let script = "import os\nn = open('analysis/n.txt').read().strip()\nos.makedirs('output', exist_ok=True)\nopen(f'output/table_{n}.csv', 'w').write('a\\n1\\n')\n";
-    let dir = project(
+    let dir = common::project(
         yaml,
         &[("analysis/act.py", script), ("analysis/n.txt", "1")],
     );

@@ -154,3 +154,16 @@ pub fn property_runner(var: &str, cases: u32, shrink: u32) -> proptest::test_run
         ..proptest::test_runner::Config::default()
     })
 }
+
+/// A project directory with `project.yaml` and the given files (their
+/// directories made as needed).
+pub fn project<T: AsRef<[u8]>>(yaml: &str, files: &[(&str, T)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("project.yaml"), yaml).unwrap();
+    for (name, bytes) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    dir
+}
