@@ -41,6 +41,16 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A CSV file's text, through gzip where its name ends `.gz`.
+fn csv_text(path: &Path) -> String {
+    let bytes = if path.extension().is_some_and(|e| e == "gz") {
+        gunzip(path)
+    } else {
+        std::fs::read(path).unwrap()
+    };
+    String::from_utf8(bytes).unwrap()
+}
+
 fn gunzip(path: &Path) -> Vec<u8> {
     let mut bytes = Vec::new();
     let file = std::fs::File::open(path).unwrap();
@@ -200,6 +210,27 @@ fn the_bundled_dummy_data_are_what_their_schemas_make() {
     }
 }
 
+/// A version 5.0 project of two ehrQL actions: `dataset`, `generate-dataset
+/// analysis/d.py DATASET_ARGS` to `output/d.arrow`, and `measures`,
+/// `generate-measures analysis/m.py` to `output/m.csv`.
+fn ehrql_project(dataset_args: &str) -> String {
+    format!(
+        "version: '5.0'
+actions:
+  dataset:
+    run: ehrql:v1 generate-dataset analysis/d.py {dataset_args}
+    outputs:
+      highly_sensitive:
+        d: output/d.arrow
+  measures:
+    run: ehrql:v1 generate-measures analysis/m.py --output output/m.csv
+    outputs:
+      moderately_sensitive:
+        m: output/m.csv
+"
+    )
+}
+
 /// A fake `ehrql` that writes what it was given (arguments, directory,
 /// OPENSAFELY_BACKEND) into the `--output` file.
 const FAKE_EHRQL: &str = r#"#!/bin/sh
@@ -224,21 +255,11 @@ fn an_ehrql_on_path_runs_every_ehrql_command_in_the_actions_directory() {
     let ehrql = bin.path().join("ehrql");
     std::fs::write(&ehrql, FAKE_EHRQL).unwrap();
     std::fs::set_permissions(&ehrql, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let yaml = "version: '5.0'
-actions:
-  dataset:
-    run: ehrql:v1 generate-dataset analysis/d.py --output output/d.arrow --dummy-data-file /workspace/dummy.csv -- --weeks 4
-    outputs:
-      highly_sensitive:
-        d: output/d.arrow
-  measures:
-    run: ehrql:v1 generate-measures analysis/m.py --output output/m.csv
-    outputs:
-      moderately_sensitive:
-        m: output/m.csv
-";
+    let yaml = ehrql_project(
+        "--output output/d.arrow --dummy-data-file /workspace/dummy.csv -- --weeks 4",
+    );
     let dir = common::project(
-        yaml,
+        &yaml,
         &[
             ("analysis/d.py", "# a dataset definition\n"),
             ("analysis/m.py", "# a measures definition\n"),
@@ -420,24 +441,16 @@ fn a_dummy_data_file_of_any_format_is_written_as_the_output_names_no_value_chang
             common::assert_success(&made);
             let problems: Vec<String> = if source.starts_with("csv") {
                 // CSV in: the same texts out, whichever format.
-                let text = |path: &Path| {
-                    let bytes = if path.extension().is_some_and(|e| e == "gz") {
-                        gunzip(path)
-                    } else {
-                        std::fs::read(path).unwrap()
-                    };
-                    String::from_utf8(bytes).unwrap()
-                };
                 let written = if output == "arrow" {
                     let back = format!("out/{source}-back.csv");
                     let made =
                         generate_dataset(d, &["--dummy-data-file", &dest, "--output", &back]);
                     common::assert_success(&made);
-                    text(&d.join(back))
+                    csv_text(&d.join(back))
                 } else {
-                    text(&d.join(&dest))
+                    csv_text(&d.join(&dest))
                 };
-                let original = text(&d.join(format!("source.{source}")));
+                let original = csv_text(&d.join(format!("source.{source}")));
                 if csv_columns(&written) == csv_columns(&original) {
                     vec![]
                 } else {
@@ -516,7 +529,7 @@ fn a_schema_gives_the_definitions_population_else_ehrqls_ten() {
             &[&["--output", "output/d.csv.gz"][..], args].concat(),
         );
         common::assert_success(&made);
-        let text = String::from_utf8(gunzip(&dir.path().join("output/d.csv.gz"))).unwrap();
+        let text = csv_text(&dir.path().join("output/d.csv.gz"));
         let lines: Vec<&str> = text.split_terminator("\r\n").collect();
         assert_eq!(lines[0], "patient_id,flag");
         assert_eq!(lines.len(), rows + 1, "{definition} {args:?}");
@@ -530,20 +543,8 @@ fn a_schema_gives_the_definitions_population_else_ehrqls_ten() {
 
 #[test]
 fn with_no_way_to_make_the_dataset_the_action_is_unavailable_and_says_the_three_ways() {
-    let yaml = "version: '5.0'
-actions:
-  dataset:
-    run: ehrql:v1 generate-dataset analysis/d.py --output output/d.arrow
-    outputs:
-      highly_sensitive:
-        d: output/d.arrow
-  measures:
-    run: ehrql:v1 generate-measures analysis/m.py --output output/m.csv
-    outputs:
-      moderately_sensitive:
-        m: output/m.csv
-";
-    let dir = common::project(yaml, &[("analysis/d.py", "# ehrQL\n")]);
+    let yaml = ehrql_project("--output output/d.arrow");
+    let dir = common::project(&yaml, &[("analysis/d.py", "# ehrQL\n")]);
     let p = dir.path();
     let output = run(p, &["dataset"]);
     assert_eq!(output.status.code(), Some(1));

@@ -103,8 +103,8 @@ impl Fit {
 
 /// The kind of the column `name` of type `dtype` whose values fall in
 /// `classes`: dates, then booleans (`True`/`False`, ehrQL's `T`/`F`, 0/1),
-/// then numbers, each when all but at most
-/// [`STRAYS`] values are of it; else a category, which lists any value.
+/// then numbers, each when all but at most [`STRAYS`] values are of it;
+/// else a category, which lists any value.
 pub fn decide(name: &str, dtype: &Dtype, classes: &Classes) -> Fit {
     let present = classes.present;
     if name == "patient_id" {
