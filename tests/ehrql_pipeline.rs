@@ -37,6 +37,13 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// The row of `action` in `run`'s closing status table.
+fn status_line<'a>(out: &'a str, action: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.starts_with(&format!("{action} ")))
+        .unwrap_or_else(|| panic!("no status of {action} in:\n{out}"))
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -128,10 +135,7 @@ fn the_bundled_example_runs_end_to_end_without_ehrql_docker_or_network() {
         "join_patients",
         "report_dataset",
     ] {
-        let line = out
-            .lines()
-            .find(|l| l.starts_with(&format!("{action} ")))
-            .unwrap();
+        let line = status_line(&out, action);
         assert!(
             line.contains("succeeded") && line.ends_with("native"),
             "{line}"
@@ -304,10 +308,7 @@ fn an_ehrql_on_path_runs_every_ehrql_command_in_the_actions_directory() {
     let measures = read(&p.join("output/m.csv"));
     assert!(measures.contains("arg=generate-measures\n"), "{measures}");
     for action in ["dataset", "measures"] {
-        let line = out
-            .lines()
-            .find(|l| l.starts_with(&format!("{action} ")))
-            .unwrap();
+        let line = status_line(&out, action);
         assert!(
             line.contains("succeeded") && line.contains("ehrql"),
             "{line}"
@@ -556,7 +557,7 @@ fn with_no_way_to_make_the_dataset_the_action_is_unavailable_and_says_the_three_
     ] {
         assert!(out.contains(way), "{out}");
     }
-    let line = out.lines().find(|l| l.starts_with("dataset ")).unwrap();
+    let line = status_line(&out, "dataset");
     assert!(line.contains("unavailable"), "{line}");
     assert!(!p.join("output/d.arrow").exists());
     let output = run(p, &["measures"]);
