@@ -54,9 +54,15 @@ impl AtomicFile {
         // Outputs get the usual permissions (0666 less the umask), not 0600.
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        // The file is created and registered under the lock, so that an
+        // interrupt's clean-up never misses one it can see on disk.
+        let mut pending = PENDING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let temp = builder.tempfile_in(dir)?;
         let (file, temp_path) = temp.keep().map_err(|e| e.error)?;
-        PENDING.lock().unwrap().push(temp_path.clone());
+        pending.push(temp_path.clone());
+        drop(pending);
         Ok(AtomicFile {
             writer: Some(BufWriter::with_capacity(1 << 20, file)),
             temp: temp_path,
@@ -79,24 +85,25 @@ impl AtomicFile {
         &self.dest
     }
 
-    /// Flushes, syncs and renames the file to its final name.
+    /// Flushes, syncs and renames the file to its final name. On an error
+    /// nothing partial stays behind: not under the final name (never
+    /// written), nor under the temporary one.
     pub fn commit(mut self) -> io::Result<()> {
         self.check_interrupt()?;
-        let writer = self.writer.take().expect("writer present until commit");
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
-        let renamed = file
-            .sync_all()
-            .and_then(|()| {
-                drop(file);
-                std::fs::rename(&self.temp, &self.dest)
-            })
-            .map_err(|error| {
-                // Nothing partial stays behind: not under the final name
-                // (never written), nor under the temporary one.
-                let _ = std::fs::remove_file(&self.temp);
-                rename_error(&self.dest, error)
-            });
-        forget_pending(&self.temp);
+        let writer = self.writer.as_mut().expect("writer present until commit");
+        writer.flush()?;
+        writer.get_ref().sync_all()?;
+        drop(self.writer.take());
+        // Renamed under the lock: once an interrupt's clean-up holds it, no
+        // output takes its final name.
+        let mut pending = PENDING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let renamed = std::fs::rename(&self.temp, &self.dest).map_err(|error| {
+            let _ = std::fs::remove_file(&self.temp);
+            rename_error(&self.dest, error)
+        });
+        pending.retain(|p| p != &self.temp);
         renamed
     }
 }
@@ -143,21 +150,26 @@ impl Drop for AtomicFile {
 }
 
 fn forget_pending(path: &Path) {
-    PENDING.lock().unwrap().retain(|p| p != path);
+    PENDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .retain(|p| p != path);
 }
 
 /// Removes every temporary file still being written. Called on interruption,
-/// just before the process exits.
+/// just before the process exits: it keeps the list locked, so no output
+/// starts (or finishes) after it.
 pub fn remove_all_pending() -> usize {
     // A poisoned lock means a writer panicked; the paths are still valid.
-    let pending = match PENDING.lock() {
-        Ok(guard) => guard.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    };
-    pending
+    let pending = PENDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let removed = pending
         .iter()
         .filter(|path| std::fs::remove_file(path).is_ok())
-        .count()
+        .count();
+    std::mem::forget(pending);
+    removed
 }
 
 /// Removes the temporary files that other processes left in `dir` (named
