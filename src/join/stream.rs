@@ -1,5 +1,12 @@
-//! The join of a CSV lhs file: streamed record by record, every field
-//! written back exactly as read, the rhs row appended from the text index.
+//! The join of a CSV lhs file: streamed chunk by chunk, every field written
+//! back exactly as read, the rhs row appended from the text index.
+//!
+//! A reader thread inflates the file and cuts it into chunks of whole
+//! records ([`ChunkedCsv`]); this thread joins the chunks in order. A chunk
+//! without quotes is copied record by record as it is: fields without
+//! quotes hold no comma, quote or line break, so their bytes are what
+//! writing the fields again would give. A chunk with quotes is parsed, and
+//! its fields written again, quoted only where they must be.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,15 +18,13 @@ use super::names::joined_names;
 use super::stats::FileStats;
 use crate::progress::Rows;
 use crate::table::atomic::AtomicFile;
-use crate::table::csv::{CsvSource, terminator, write_field, write_record};
+use crate::table::chunks::{Chunk, ChunkedCsv, FieldCount, field_count_error, unquoted_records};
+use crate::table::csv::{terminator, write_field, write_record};
 use crate::table::gzip::Sink;
 use crate::table::{Format, TableError};
 
-/// Bytes of joined text gathered before handing them to the (compressing) sink.
-const CHUNK: usize = 1 << 20;
-
-/// Rows between progress updates.
-const PROGRESS_ROWS: u64 = 1 << 16;
+/// Chunks read ahead of the join.
+const READ_AHEAD: usize = 4;
 
 /// Joins one CSV lhs file to the rhs index, writing `dest` atomically.
 pub fn join_csv(
@@ -30,55 +35,115 @@ pub fn join_csv(
     level: u32,
     progress: &Rows,
 ) -> Result<FileStats, TableError> {
-    let mut source = CsvSource::open(lhs, format)?;
-    let names: Vec<Vec<u8>> = source.header().iter().map(<[u8]>::to_vec).collect();
-    let key_index = key_position(lhs, &names)?;
+    let gzip = format.is_gzip();
+    let csv = ChunkedCsv::open(lhs, format, rayon::current_num_threads())?;
+    let names: Vec<Vec<u8>> = csv.header.iter().map(<[u8]>::to_vec).collect();
+    let mut joiner = Joiner {
+        width: names.len(),
+        key: key_position(lhs, &names)?,
+        index,
+        end: terminator(csv.crlf),
+        out: Vec::with_capacity(crate::table::chunks::CHUNK * 2),
+        stats: FileStats::new(lhs, dest),
+    };
     let header =
         joined_names(&names, index.columns()).map_err(|m| TableError::invalid(lhs, None, m))?;
-    let crlf = source.crlf();
-    let end = terminator(crlf);
+    write_record(&mut joiner.out, header.iter().map(Vec::as_slice), csv.crlf);
 
     let write_error = |e| TableError::io(dest, false, e);
     let file = AtomicFile::create(dest).map_err(write_error)?;
-    let mut sink = Sink::new(file, format.is_gzip(), level);
-    let mut chunk = Vec::with_capacity(CHUNK + (CHUNK >> 2));
-    write_record(&mut chunk, header.iter().map(Vec::as_slice), crlf);
-
-    let mut stats = FileStats::new(lhs, dest);
-    let mut record = ByteRecord::new();
-    let mut unreported = (0, 0);
-    while source.read_record(&mut record)? {
-        for (i, field) in record.iter().enumerate() {
-            if i > 0 {
-                chunk.push(b',');
-            }
-            write_field(&mut chunk, field);
+    let mut sink = Sink::new(file, gzip, level);
+    let recycle = csv.chunker.recycler();
+    std::thread::scope(|scope| {
+        for chunk in csv.chunker.send_from(scope, csv.first, READ_AHEAD) {
+            let chunk = chunk.map_err(|e| e.into_table_error(lhs, gzip))?;
+            let rows = joiner.join(&chunk).map_err(|fault| match fault {
+                Fault::Fields(FieldCount { start, found }) => {
+                    field_count_error(lhs, gzip, chunk.offset + start as u64, joiner.width, found)
+                }
+                Fault::Csv(message) => TableError::invalid(lhs, None, message),
+            })?;
+            sink.write_all(&joiner.out).map_err(write_error)?;
+            progress.advance(rows, joiner.out.len() as u64);
+            joiner.out.clear();
+            // The reader may have stopped on an error; then it is dropped.
+            let _ = recycle.send(chunk.bytes);
         }
-        match index.row(&record[key_index]) {
-            Some(row) => {
-                chunk.extend_from_slice(row);
-                stats.matched += 1;
-            }
-            None => chunk.extend_from_slice(index.empty_row()),
-        }
-        chunk.extend_from_slice(end);
-        stats.rows += 1;
-        unreported.0 += 1;
-        if chunk.len() >= CHUNK {
-            sink.write_all(&chunk).map_err(write_error)?;
-            unreported.1 += chunk.len() as u64;
-            chunk.clear();
-            if unreported.0 >= PROGRESS_ROWS {
-                progress.advance(unreported.0, unreported.1);
-                unreported = (0, 0);
-            }
-        }
-    }
-    sink.write_all(&chunk).map_err(write_error)?;
-    progress.advance(unreported.0, unreported.1 + chunk.len() as u64);
+        Ok::<_, TableError>(())
+    })?;
+    sink.write_all(&joiner.out).map_err(write_error)?;
     sink.finish()
         .map_err(write_error)?
         .commit()
         .map_err(write_error)?;
-    Ok(stats)
+    Ok(joiner.stats)
+}
+
+/// Why a chunk could not be joined.
+enum Fault {
+    Fields(FieldCount),
+    Csv(String),
+}
+
+/// Joins chunks of one lhs file into `out`.
+struct Joiner<'a> {
+    width: usize,
+    key: usize,
+    index: &'a TextIndex,
+    end: &'static [u8],
+    out: Vec<u8>,
+    stats: FileStats,
+}
+
+impl Joiner<'_> {
+    /// Appends the joined records of `chunk` to `out`; returns how many.
+    fn join(&mut self, chunk: &Chunk) -> Result<u64, Fault> {
+        if !chunk.quoted {
+            return unquoted_records(&chunk.bytes, self.width, self.key, |record, key| {
+                self.out.extend_from_slice(record);
+                self.append_rhs(&record[key]);
+            })
+            .map_err(Fault::Fields);
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(chunk.bytes.as_slice());
+        let mut record = ByteRecord::new();
+        let mut rows = 0;
+        while reader
+            .read_byte_record(&mut record)
+            .map_err(|e| Fault::Csv(e.to_string()))?
+        {
+            if record.len() != self.width {
+                return Err(Fault::Fields(FieldCount {
+                    start: record.position().map_or(0, |p| p.byte() as usize),
+                    found: record.len(),
+                }));
+            }
+            for (i, field) in record.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(b',');
+                }
+                write_field(&mut self.out, field);
+            }
+            self.append_rhs(&record[self.key]);
+            rows += 1;
+        }
+        Ok(rows)
+    }
+
+    /// Appends the rhs row for the id written `key` (empty fields where
+    /// there is none) and the line break.
+    fn append_rhs(&mut self, key: &[u8]) {
+        match self.index.row(key) {
+            Some(row) => {
+                self.out.extend_from_slice(row);
+                self.stats.matched += 1;
+            }
+            None => self.out.extend_from_slice(self.index.empty_row()),
+        }
+        self.out.extend_from_slice(self.end);
+        self.stats.rows += 1;
+    }
 }

@@ -6,9 +6,8 @@
 //! per thread are in memory at once. Typed files (Arrow, Parquet, Stata) are
 //! read batch by batch, columns in parallel.
 
-use std::io::Read;
 use std::path::Path;
-use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -22,18 +21,14 @@ use rayon::prelude::*;
 
 use super::column::ColumnAcc;
 use super::dtype::Dtype;
-use crate::table::csv::{check_encoding, line_of_offset, unclosed_quote};
-use crate::table::quotes::QuoteScanner;
+use crate::table::chunks::{Chunk, ChunkError, ChunkedCsv, field_count_error};
 use crate::table::render::ColumnText;
 use crate::table::separators::separators;
 use crate::table::text::display_text;
-use crate::table::{Format, TableError, frame, gzip, gzip_members};
+use crate::table::{Format, TableError, frame};
 
 /// Dates are charted by month in an `i32`: years beyond this are refused.
 const MAX_YEAR: i32 = 100_000_000;
-
-/// Uncompressed bytes per CSV chunk.
-const CHUNK: usize = 2 << 20;
 
 /// Chunks waiting per parsing thread: enough to keep the workers busy while
 /// the reader inflates its next window of gzip members (about 16 MiB).
@@ -64,79 +59,30 @@ pub fn scan(
     }
 }
 
-/// A run of whole records and where it starts in the uncompressed text.
-#[derive(Debug)]
-struct Chunk {
-    offset: u64,
-    bytes: Vec<u8>,
-    /// Whether the text holds a quote (and needs the full CSV parser).
-    quoted: bool,
-}
-
 fn scan_csv(
     path: &Path,
     format: Format,
     on_rows: &(dyn Fn(u64) + Sync),
 ) -> Result<Scan, TableError> {
     let gzip = format.is_gzip();
-    let io = |e| TableError::io(path, gzip, e);
-    let input = if gzip {
-        gzip_members::open(path, rayon::current_num_threads())
-    } else {
-        gzip::open(path, false)
-    };
-    let mut chunks = Chunker::new(input.map_err(io)?);
-    let chunk_error = |e: ChunkError| match e {
-        ChunkError::Io(e) => io(e),
-        ChunkError::UnclosedQuote { offset } => unclosed_quote(path, gzip, offset),
-        other => TableError::invalid(path, None, format!("{other:?}")),
-    };
-    let mut first =
-        chunks
-            .next_chunk()
-            .map_err(chunk_error)?
-            .ok_or_else(|| TableError::NoHeader {
-                path: path.to_path_buf(),
-            })?;
-    check_encoding(path, &first.bytes)?;
-    let header_end = chunks.header_end().unwrap_or(first.bytes.len());
-    let names =
-        header(&first.bytes[..header_end]).map_err(|e| TableError::invalid(path, Some(1), e))?;
-    first.bytes.drain(..header_end);
-    first.offset += header_end as u64;
-
+    let ChunkedCsv {
+        chunker,
+        header,
+        first,
+        ..
+    } = ChunkedCsv::open(path, format, rayon::current_num_threads())?;
+    let names: Vec<String> = header.iter().map(display_text).collect();
     let width = names.len();
-    let recycle = chunks.recycler();
-    let (sender, receiver) = sync_channel::<Result<Chunk, ChunkError>>(
-        QUEUED_PER_THREAD * rayon::current_num_threads() + 2,
-    );
+    let recycle = chunker.recycler();
     let parts = std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let mut next = Some(first);
-            while let Some(chunk) = next {
-                if sender.send(Ok(chunk)).is_err() {
-                    return; // the workers stopped on an error
-                }
-                next = match chunks.next_chunk() {
-                    Ok(next) => next,
-                    Err(e) => {
-                        let _ = sender.send(Err(e));
-                        None
-                    }
-                };
-            }
-        });
+        let depth = QUEUED_PER_THREAD * rayon::current_num_threads() + 2;
+        let receiver = chunker.send_from(scope, first, depth);
         parse_chunks(receiver, &recycle, width, on_rows)
     });
     let (rows, columns) = parts.map_err(|e| match e {
-        ChunkError::Fields { offset, found } => TableError::FieldCount {
-            path: path.to_path_buf(),
-            line: line_at(path, gzip, offset).unwrap_or(0),
-            expected: width,
-            found,
-        },
-        ChunkError::Csv(message) => TableError::invalid(path, None, message),
-        other => chunk_error(other),
+        ParseError::Fields { offset, found } => field_count_error(path, gzip, offset, width, found),
+        ParseError::Csv(message) => TableError::invalid(path, None, message),
+        ParseError::Read(e) => e.into_table_error(path, gzip),
     })?;
     Ok(Scan {
         names,
@@ -147,12 +93,8 @@ fn scan_csv(
 }
 
 #[derive(Debug)]
-enum ChunkError {
-    Io(std::io::Error),
-    /// A quote opened at byte `offset` of the text is never closed.
-    UnclosedQuote {
-        offset: u64,
-    },
+enum ParseError {
+    Read(ChunkError),
     /// The record starting at byte `offset` of the text has `found` fields.
     Fields {
         offset: u64,
@@ -168,14 +110,14 @@ fn parse_chunks(
     recycle: &Sender<Vec<u8>>,
     width: usize,
     on_rows: &(dyn Fn(u64) + Sync),
-) -> Result<Part, ChunkError> {
+) -> Result<Part, ParseError> {
     receiver
         .into_iter()
         .par_bridge()
         .try_fold(
             || (0, None),
             |(rows, columns): Part, chunk| {
-                let chunk = chunk?;
+                let chunk = chunk.map_err(ParseError::Read)?;
                 let mut columns = columns.unwrap_or_else(|| vec![ColumnAcc::default(); width]);
                 let read = parse_chunk(&chunk, &mut columns)?;
                 // The reader may be gone after an error; then it is dropped.
@@ -199,7 +141,7 @@ fn parse_chunks(
         )
 }
 
-fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ChunkError> {
+fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ParseError> {
     if !chunk.quoted {
         return parse_unquoted(chunk, columns);
     }
@@ -213,10 +155,10 @@ fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ChunkErr
         match reader.read_byte_record(&mut record) {
             Ok(false) => return Ok(rows),
             Ok(true) => {}
-            Err(e) => return Err(ChunkError::Csv(e.to_string())),
+            Err(e) => return Err(ParseError::Csv(e.to_string())),
         }
         if record.len() != columns.len() {
-            return Err(ChunkError::Fields {
+            return Err(ParseError::Fields {
                 offset: chunk.offset + record.position().map_or(0, |p| p.byte()),
                 found: record.len(),
             });
@@ -231,7 +173,7 @@ fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ChunkErr
 /// The common case, a chunk without a quote: fields end at commas and
 /// records at `\n`, `\r\n` or `\r`. Blank lines are skipped, as the csv
 /// crate and pandas skip them.
-fn parse_unquoted(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ChunkError> {
+fn parse_unquoted(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ParseError> {
     let bytes = chunk.bytes.as_slice();
     let mut rows = 0;
     let mut field = 0;
@@ -251,7 +193,7 @@ fn parse_unquoted(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, Chunk
                 let start = bytes[..from]
                     .iter()
                     .rposition(|&b| b == b'\n' || b == b'\r');
-                return Err(ChunkError::Fields {
+                return Err(ParseError::Fields {
                     offset: chunk.offset + start.map_or(0, |p| p + 1) as u64,
                     found: field + 1,
                 });
@@ -262,132 +204,6 @@ fn parse_unquoted(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, Chunk
         from = i + 1;
     }
     Ok(rows)
-}
-
-/// The header's names (bytes that are not UTF-8 shown as `\xNN`); a UTF-8
-/// byte-order mark is dropped, as pandas does.
-fn header(bytes: &[u8]) -> Result<Vec<String>, String> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(bytes);
-    let mut record = ByteRecord::new();
-    reader
-        .read_byte_record(&mut record)
-        .map_err(|e| e.to_string())?;
-    Ok(record.iter().map(display_text).collect())
-}
-
-/// The line on which the record at byte `offset` of the uncompressed text
-/// starts: read again, only to word an error. The csv crate places a record
-/// that follows `\r\n` on that `\n`, so a line break at `offset` itself
-/// counts as before the record.
-fn line_at(path: &Path, gzip: bool, offset: u64) -> std::io::Result<u64> {
-    line_of_offset(path, gzip, offset + 1)
-}
-
-/// Cuts a stream of CSV text into chunks that end at record boundaries,
-/// following its quotes with a [`QuoteScanner`] (so a line break inside a
-/// quoted field is never a cut, and a quote never closed is an error).
-///
-/// Chunks' buffers come back through [`Chunker::recycler`] once parsed and
-/// are read into again: their memory is already mapped and initialized,
-/// so a chunk costs no allocation, page faults or zeroing.
-struct Chunker<R> {
-    input: R,
-    scanner: QuoteScanner,
-    /// The start of a record cut off at the end of the last chunk.
-    leftover: Vec<u8>,
-    offset: u64,
-    done: bool,
-    spare: Receiver<Vec<u8>>,
-    recycle: Sender<Vec<u8>>,
-}
-
-impl<R: Read> Chunker<R> {
-    fn new(input: R) -> Self {
-        let (recycle, spare) = channel();
-        Chunker {
-            input,
-            scanner: QuoteScanner::default(),
-            leftover: Vec::new(),
-            offset: 0,
-            done: false,
-            spare,
-            recycle,
-        }
-    }
-
-    /// Where to send a chunk's bytes once they have been parsed.
-    fn recycler(&self) -> Sender<Vec<u8>> {
-        self.recycle.clone()
-    }
-
-    /// The end of the first line (the header), once it has been read.
-    fn header_end(&self) -> Option<usize> {
-        self.scanner.first_line_end().map(|end| end as usize)
-    }
-
-    fn next_chunk(&mut self) -> Result<Option<Chunk>, ChunkError> {
-        let mut buffer = self.spare.try_recv().unwrap_or_default();
-        let mut want = CHUNK.max(self.leftover.len());
-        if buffer.len() < want {
-            // Zeroes only what was never initialized.
-            buffer.resize(want, 0);
-        }
-        let mut filled = self.leftover.len();
-        buffer[..filled].copy_from_slice(&self.leftover);
-        self.leftover.clear();
-        loop {
-            while !self.done && filled < want {
-                match self.input.read(&mut buffer[filled..want]) {
-                    Ok(0) => self.done = true,
-                    Ok(n) => {
-                        self.scanner.feed(&buffer[filled..filled + n]);
-                        filled += n;
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(ChunkError::Io(e)),
-                }
-            }
-            if self.done {
-                if self.scanner.in_quotes() {
-                    return Err(ChunkError::UnclosedQuote {
-                        offset: self.scanner.opened_at(),
-                    });
-                }
-                if filled == 0 {
-                    return Ok(None);
-                }
-                buffer.truncate(filled);
-                return Ok(Some(self.emit(buffer)));
-            }
-            let end = self
-                .scanner
-                .record_end()
-                .and_then(|end| end.checked_sub(self.offset))
-                .filter(|&end| end > 0);
-            if let Some(end) = end {
-                let end = end as usize;
-                self.leftover.extend_from_slice(&buffer[end..filled]);
-                buffer.truncate(end);
-                return Ok(Some(self.emit(buffer)));
-            }
-            // One record longer than a chunk: read more.
-            want *= 2;
-            buffer.resize(want, 0);
-        }
-    }
-
-    fn emit(&mut self, bytes: Vec<u8>) -> Chunk {
-        let chunk = Chunk {
-            offset: self.offset,
-            quoted: memchr::memchr(b'"', &bytes).is_some(),
-            bytes,
-        };
-        self.offset += chunk.bytes.len() as u64;
-        chunk
-    }
 }
 
 fn scan_typed(
@@ -580,23 +396,6 @@ fn feed(acc: &mut ColumnAcc, array: &dyn Array) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chunks_end_at_record_boundaries_outside_quotes() {
-        let text = b"a,b\n1,\"x\ny\"\n2,3\n4,5";
-        let mut chunker = Chunker::new(&text[..]);
-        let chunk = chunker.next_chunk().unwrap().unwrap();
-        assert_eq!(chunk.bytes, text);
-        assert!(chunk.quoted);
-        assert_eq!(chunker.header_end(), Some(4));
-        assert!(chunker.next_chunk().unwrap().is_none());
-        let unclosed = b"a,b\n1,\"x\n2,3\n";
-        let error = Chunker::new(&unclosed[..]).next_chunk().unwrap_err();
-        assert!(
-            matches!(error, ChunkError::UnclosedQuote { offset: 6 }),
-            "{error:?}"
-        );
-    }
 
     #[test]
     fn a_csv_file_is_read_whole_whatever_its_chunks() {

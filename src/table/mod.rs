@@ -9,6 +9,7 @@
 
 pub mod atomic;
 pub mod batches;
+pub mod chunks;
 pub mod civil;
 pub mod contain;
 pub mod csv;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod frame;
 pub mod gzip;
 pub mod gzip_members;
+pub mod inflate;
 pub mod inputs;
 pub mod ipc;
 pub mod parquet_file;
