@@ -1,6 +1,9 @@
 //! Criterion benchmarks of the join's parts: building the rhs index (from
 //! CSV, and from an Arrow file with dictionary columns, which must stay
-//! linear in rows), streaming the record join, and the parallel gzip writer.
+//! linear in rows), walking unquoted records, streaming the record join
+//! (plain, and from one gzip member as pandas writes it), reading one gzip
+//! member whole with libdeflate beside streaming it, and the parallel gzip
+//! writer.
 //!
 //! Data: the FLUCATS reference files (../shared/reference), replicated to
 //! 20,000 rows with fresh patient ids.
@@ -81,6 +84,55 @@ fn benches(c: &mut Criterion) {
                 &progress,
             )
             .unwrap()
+        })
+    });
+
+    group.bench_function("unquoted record walk (same bytes)", |b| {
+        b.iter(|| {
+            let mut keys = 0;
+            cohortkit::table::chunks::unquoted_records(&lhs_text, 124, 123, |_, key| {
+                keys += key.len()
+            })
+            .unwrap()
+                + keys as u64
+        })
+    });
+
+    // One gzip member at level 9, as pandas and cohortextractor write it.
+    let one_member = dir.path().join("input_2020-03-08.csv.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&one_member).unwrap(),
+        flate2::Compression::new(9),
+    );
+    encoder.write_all(&lhs_text).unwrap();
+    encoder.finish().unwrap();
+    group.bench_function("record join, csv.gz of one member (same rows)", |b| {
+        b.iter(|| {
+            cohortkit::join::stream::join_csv(
+                &one_member,
+                Format::CsvGz,
+                &index,
+                &out.join("j.csv"),
+                6,
+                &progress,
+            )
+            .unwrap()
+        })
+    });
+    let read_all = |mut reader: Box<dyn std::io::BufRead + Send>| {
+        let mut text = Vec::with_capacity(lhs_text.len());
+        reader.read_to_end(&mut text).unwrap();
+        text.len()
+    };
+    group.bench_function("one gzip member inflated whole (libdeflate)", |b| {
+        b.iter(|| read_all(cohortkit::table::gzip_members::open(&one_member, 1).unwrap()))
+    });
+    group.bench_function("one gzip member streamed (zlib-rs)", |b| {
+        b.iter(|| {
+            let file = std::io::BufReader::new(std::fs::File::open(&one_member).unwrap());
+            read_all(Box::new(std::io::BufReader::new(
+                cohortkit::table::gzip::Members::new(file),
+            )))
         })
     });
 

@@ -10,7 +10,10 @@ use csv::ByteRecord;
 use super::key::{DuplicateKey, KeyMap, PatientKey};
 use super::names::KEY;
 use crate::table::batches::BatchSource;
-use crate::table::csv::{CsvSource, write_field};
+use crate::table::chunks::{
+    Chunk, ChunkedCsv, FieldCount, field_count_error, line_at, unquoted_records,
+};
+use crate::table::csv::write_field;
 use crate::table::frame;
 use crate::table::render::ColumnText;
 use crate::table::text::display_text;
@@ -36,19 +39,86 @@ impl TextIndex {
         }
     }
 
+    /// Reads a CSV rhs chunk by chunk (see [`ChunkedCsv`]). Rows are
+    /// placed by their byte offset in the text, turned into line numbers
+    /// only to word a duplicate id.
     fn from_csv(path: &Path, format: Format) -> Result<TextIndex, TableError> {
-        let mut source = CsvSource::open(path, format)?;
-        let names: Vec<Vec<u8>> = source.header().iter().map(<[u8]>::to_vec).collect();
+        let gzip = format.is_gzip();
+        let csv = ChunkedCsv::open(path, format, rayon::current_num_threads())?;
+        let names: Vec<Vec<u8>> = csv.header.iter().map(<[u8]>::to_vec).collect();
         let key_index = key_position(path, &names)?;
+        let width = names.len();
         let mut index = TextIndex::new(without_key(&names, key_index));
-        let mut record = ByteRecord::new();
-        while source.read_record(&mut record)? {
-            let fields = record.iter().enumerate().filter(|(i, _)| *i != key_index);
-            let key = PatientKey::parse(&record[key_index]);
-            index.push(key, source.line(), fields.map(|(_, f)| f), path, "lines")?;
-        }
+        let recycle = csv.chunker.recycler();
+        let located = |d: DuplicateKey| DuplicateKey {
+            first: line_at(path, gzip, d.first),
+            second: line_at(path, gzip, d.second),
+            ..d
+        };
+        std::thread::scope(|scope| {
+            for chunk in csv.chunker.send_from(scope, csv.first, 4) {
+                let chunk = chunk.map_err(|e| e.into_table_error(path, gzip))?;
+                index
+                    .push_chunk(&chunk, width, key_index)
+                    .map_err(|fault| match fault {
+                        RowFault::Duplicate(d) => duplicate_error(path, located(d), "lines"),
+                        RowFault::Fields(FieldCount { start, found }) => {
+                            field_count_error(path, gzip, chunk.offset + start as u64, width, found)
+                        }
+                        RowFault::Csv(message) => TableError::invalid(path, None, message),
+                    })?;
+                // The reader may have stopped on an error; then it is dropped.
+                let _ = recycle.send(chunk.bytes);
+            }
+            Ok::<_, TableError>(())
+        })?;
         index.arena.shrink_to_fit();
         Ok(index)
+    }
+
+    /// Indexes the rows of one chunk: a chunk without quotes row by row as
+    /// its text is, one with quotes parsed and its fields written again.
+    fn push_chunk(&mut self, chunk: &Chunk, width: usize, key: usize) -> Result<(), RowFault> {
+        if !chunk.quoted {
+            let mut duplicate = None;
+            let start = chunk.bytes.as_ptr() as usize;
+            unquoted_records(&chunk.bytes, width, key, |record, span| {
+                if duplicate.is_some() {
+                    return;
+                }
+                let offset = chunk.offset + (record.as_ptr() as usize - start) as u64;
+                let before = (span.start > 0).then(|| &record[..span.start - 1]);
+                let after = (span.end < record.len()).then(|| &record[span.end + 1..]);
+                let id = PatientKey::parse(&record[span]);
+                duplicate = self
+                    .push_text(id, offset, before.into_iter().chain(after))
+                    .err();
+            })
+            .map_err(RowFault::Fields)?;
+            return duplicate.map_or(Ok(()), |d| Err(RowFault::Duplicate(d)));
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(chunk.bytes.as_slice());
+        let mut record = ByteRecord::new();
+        while reader
+            .read_byte_record(&mut record)
+            .map_err(|e| RowFault::Csv(e.to_string()))?
+        {
+            let start = record.position().map_or(0, |p| p.byte());
+            if record.len() != width {
+                return Err(RowFault::Fields(FieldCount {
+                    start: start as usize,
+                    found: record.len(),
+                }));
+            }
+            let id = PatientKey::parse(&record[key]);
+            let fields = record.iter().enumerate().filter(|(i, _)| *i != key);
+            self.push(id, chunk.offset + start, fields.map(|(_, f)| f))
+                .map_err(RowFault::Duplicate)?;
+        }
+        Ok(())
     }
 
     /// Renders every rhs cell once, as pandas would print it. The whole file
@@ -71,13 +141,9 @@ impl TextIndex {
             }
             let key = PatientKey::parse(&cells[key_index]);
             let fields = cells.iter().enumerate().filter(|(i, _)| *i != key_index);
-            index.push(
-                key,
-                row as u64 + 1,
-                fields.map(|(_, f)| f.as_slice()),
-                path,
-                "rows",
-            )?;
+            index
+                .push(key, row as u64 + 1, fields.map(|(_, f)| f.as_slice()))
+                .map_err(|d| duplicate_error(path, d, "rows"))?;
         }
         Ok(index)
     }
@@ -93,26 +159,46 @@ impl TextIndex {
         }
     }
 
+    /// Adds a row: id `key` at `position` (a line, row or byte offset:
+    /// what a duplicate's error reports), `fields` written as CSV.
     fn push<'a>(
         &mut self,
         key: Option<PatientKey>,
-        line: u64,
+        position: u64,
         fields: impl Iterator<Item = &'a [u8]>,
-        path: &Path,
-        unit: &str,
-    ) -> Result<(), TableError> {
-        let row = (self.offsets.len() - 1) as u32;
-        if let Some(key) = key {
-            self.keys
-                .insert(key, row, line)
-                .map_err(|d| duplicate_error(path, d, unit))?;
-        }
+    ) -> Result<(), DuplicateKey> {
+        self.insert_key(key, position)?;
         for field in fields {
             self.arena.push(b',');
             write_field(&mut self.arena, field);
         }
         self.offsets.push(self.arena.len());
         Ok(())
+    }
+
+    /// As [`TextIndex::push`], for runs of fields already written as CSV
+    /// (`a,b,c`): the text of a record without quotes.
+    fn push_text<'a>(
+        &mut self,
+        key: Option<PatientKey>,
+        position: u64,
+        runs: impl Iterator<Item = &'a [u8]>,
+    ) -> Result<(), DuplicateKey> {
+        self.insert_key(key, position)?;
+        for run in runs {
+            self.arena.push(b',');
+            self.arena.extend_from_slice(run);
+        }
+        self.offsets.push(self.arena.len());
+        Ok(())
+    }
+
+    fn insert_key(&mut self, key: Option<PatientKey>, position: u64) -> Result<(), DuplicateKey> {
+        let row = (self.offsets.len() - 1) as u32;
+        match key {
+            Some(key) => self.keys.insert(key, row, position),
+            None => Ok(()),
+        }
     }
 
     /// The rhs column names, less the key, as bytes.
@@ -229,6 +315,13 @@ pub fn key_position<N: AsRef<[u8]>>(path: &Path, names: &[N]) -> Result<usize, T
         })
 }
 
+/// Why a row of a CSV rhs could not be indexed.
+enum RowFault {
+    Duplicate(DuplicateKey),
+    Fields(FieldCount),
+    Csv(String),
+}
+
 fn without_key<N: Clone>(names: &[N], key_index: usize) -> Vec<N> {
     names
         .iter()
@@ -247,4 +340,59 @@ fn duplicate_error(path: &Path, duplicate: DuplicateKey, unit: &str) -> TableErr
             duplicate.key, duplicate.first, duplicate.second
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CSV rhs of `rows` rows over several chunks, with `\r\n` line
+    /// breaks, the key in the middle, and quoted fields in every 1000th
+    /// row (so some chunks are parsed and some copied).
+    fn rhs_text(rows: usize) -> String {
+        let mut text = String::from("age,patient_id,note\r\n");
+        for i in 0..rows {
+            if i % 1000 == 7 {
+                text.push_str(&format!("{},{i},\"a, \"\"quoted\"\"\r\nnote\"\r\n", i % 90));
+            } else {
+                text.push_str(&format!("{},{i},plain {i}\r\n", i % 90));
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn rows_are_encoded_alike_from_quoted_and_unquoted_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("end.csv");
+        std::fs::write(&path, rhs_text(200_000)).unwrap();
+        let index = TextIndex::build(&path, Format::Csv).unwrap();
+        assert_eq!(index.columns(), [b"age".to_vec(), b"note".to_vec()]);
+        assert_eq!(index.row(b"5").unwrap(), b",5,plain 5");
+        assert_eq!(index.row(b"199999").unwrap(), b",19,plain 199999");
+        assert_eq!(
+            index.row(b"1007").unwrap(),
+            b",17,\"a, \"\"quoted\"\"\r\nnote\""
+        );
+        assert_eq!(index.row(b"200000"), None);
+    }
+
+    #[test]
+    fn a_duplicate_id_is_reported_on_its_lines_in_any_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("end.csv");
+        // Row i is on line i + 2, and rows 7, 1007, ... take two lines.
+        let mut text = rhs_text(150_000);
+        text.push_str("1,3,again\r\n");
+        text.push_str("1,140007,\"x\"\r\n");
+        std::fs::write(&path, &text).unwrap();
+        let error = TextIndex::build(&path, Format::Csv)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("patient_id 3 appears twice, on lines 5 and 150152"),
+            "{error}"
+        );
+    }
 }

@@ -131,9 +131,10 @@ impl Decimal {
 pub struct DuplicateKey {
     /// The id.
     pub key: PatientKey,
-    /// The line (or row) where it first appeared.
+    /// Where it first appeared (a line, a row, or a byte offset until the
+    /// error is worded).
     pub first: u64,
-    /// The line (or row) where it appeared again.
+    /// Where it appeared again.
     pub second: u64,
 }
 
@@ -156,8 +157,9 @@ impl KeyMap {
         }
     }
 
-    /// Records that row `row` (on line `line`) has id `key`.
-    pub fn insert(&mut self, key: PatientKey, row: u32, line: u64) -> Result<(), DuplicateKey> {
+    /// Records that row `row` (at `position`: its line, row or byte offset,
+    /// which a duplicate's error gives back) has id `key`.
+    pub fn insert(&mut self, key: PatientKey, row: u32, position: u64) -> Result<(), DuplicateKey> {
         let previous = match &key {
             PatientKey::Int(v) => *self.ints.entry(*v).or_insert(row),
             PatientKey::Text(t) => *self.texts.entry(t.clone()).or_insert(row),
@@ -167,13 +169,13 @@ impl KeyMap {
             return Err(DuplicateKey {
                 key,
                 first: self.lines[first_row as usize],
-                second: line,
+                second: position,
             });
         }
         if self.lines.len() <= row as usize {
             self.lines.resize(row as usize + 1, 0);
         }
-        self.lines[row as usize] = line;
+        self.lines[row as usize] = position;
         Ok(())
     }
 

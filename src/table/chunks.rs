@@ -19,7 +19,7 @@ use csv::ByteRecord;
 use super::csv::{check_encoding, line_of_offset, unclosed_quote};
 use super::quotes::QuoteScanner;
 use super::separators::separators;
-use super::{Format, TableError, gzip, gzip_members};
+use super::{Format, TableError, buffers, gzip, gzip_members};
 
 /// Uncompressed bytes per chunk.
 pub const CHUNK: usize = 2 << 20;
@@ -95,7 +95,10 @@ impl<R: Read> Chunker<R> {
 
     /// The next chunk; `None` at the end of the text.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, ChunkError> {
-        let mut buffer = self.spare.try_recv().unwrap_or_default();
+        let mut buffer = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| buffers::take(CHUNK));
         let mut want = CHUNK.max(self.leftover.len());
         if buffer.len() < want {
             // Zeroes only what was never initialized.
@@ -153,6 +156,14 @@ impl<R: Read> Chunker<R> {
         };
         self.offset += chunk.bytes.len() as u64;
         chunk
+    }
+}
+
+/// The chunks' buffers go to the next file's reader.
+impl<R> Drop for Chunker<R> {
+    fn drop(&mut self) {
+        buffers::give(std::mem::take(&mut self.leftover));
+        self.spare.try_iter().for_each(buffers::give);
     }
 }
 
@@ -260,11 +271,17 @@ impl ChunkError {
     }
 }
 
+/// The line on which the record at byte `offset` of the text of `path`
+/// starts (0 if the file cannot be read again): the file is read again,
+/// only to word an error. The csv crate places a record that follows
+/// `\r\n` on that `\n`, so a line break at `offset` itself counts as
+/// before the record.
+pub fn line_at(path: &Path, gzip: bool, offset: u64) -> u64 {
+    line_of_offset(path, gzip, offset + 1).unwrap_or(0)
+}
+
 /// The error for a record at byte `offset` of the text of `path` with
-/// `found` fields where the header has `expected`, with its line: the file
-/// is read again, only to word the error. The csv crate places a record
-/// that follows `\r\n` on that `\n`, so a line break at `offset` itself
-/// counts as before the record.
+/// `found` fields where the header has `expected`, with its line.
 pub fn field_count_error(
     path: &Path,
     gzip: bool,
@@ -274,7 +291,7 @@ pub fn field_count_error(
 ) -> TableError {
     TableError::FieldCount {
         path: path.to_path_buf(),
-        line: line_of_offset(path, gzip, offset + 1).unwrap_or(0),
+        line: line_at(path, gzip, offset),
         expected,
         found,
     }

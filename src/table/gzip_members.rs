@@ -24,6 +24,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::Path;
 
+use super::buffers;
 use super::gzip::{Members, check_start};
 use super::inflate::Inflater;
 
@@ -43,7 +44,7 @@ const MAX_RATIO: usize = 1032;
 pub fn open(path: &Path, threads: usize) -> io::Result<Box<dyn BufRead + Send>> {
     let mut file = File::open(path)?;
     let length = file.metadata()?.len();
-    let mut pending = Vec::new();
+    let mut pending = buffers::take(WINDOW);
     (&mut file)
         .take(super::sniff::SNIFF_BYTES as u64)
         .read_to_end(&mut pending)?;
@@ -140,9 +141,9 @@ impl MemberReader {
             None
         } else {
             let keep = self.spare.len().saturating_sub(members.len());
-            let mut buffers = self.spare.split_off(keep);
-            buffers.resize_with(members.len(), Vec::new);
-            inflate_all(&members, buffers, self.threads)
+            let mut outputs = self.spare.split_off(keep);
+            outputs.resize_with(members.len(), || buffers::take(1 << 20));
+            inflate_all(&members, outputs, self.threads)
         };
         match inflated {
             Some(parts) => {
@@ -180,22 +181,21 @@ impl MemberReader {
         let Some(file) = &mut self.file else {
             return Ok(false);
         };
-        if self.pending.len() as u64 + self.unread > MAX_MEMBER as u64 {
+        if self.unread < 4 || self.pending.len() as u64 + self.unread > MAX_MEMBER as u64 {
             return Ok(false);
         }
+        let size = last_member_size(file)?;
+        if size > MAX_MEMBER || size > (self.pending.len() + self.unread as usize) * MAX_RATIO {
+            return Ok(false);
+        }
+        reserve_huge(&mut self.pending, self.unread as usize);
         file.read_to_end(&mut self.pending)?;
         self.file = None;
         self.unread = 0;
-        let Some(trailer) = self.pending.last_chunk::<4>() else {
-            return Ok(false);
-        };
-        let size = u32::from_le_bytes(*trailer) as usize;
-        if size > MAX_MEMBER || size > self.pending.len().saturating_mul(MAX_RATIO) {
-            return Ok(false);
-        }
-        let mut out = self.spare.pop().unwrap_or_default();
-        out.resize(size, 0);
-        let inflated = Inflater::new().member(&self.pending, &mut out);
+        let mut out = self.spare.pop().unwrap_or_else(|| buffers::take(size));
+        out.clear();
+        reserve_huge(&mut out, size);
+        let inflated = Inflater::new().member(&self.pending, &mut out, size);
         let Some(inflated) = inflated.filter(|i| i.written == size) else {
             return Ok(false);
         };
@@ -206,6 +206,50 @@ impl MemberReader {
         self.output.push_back(out);
         self.position = 0;
         Ok(true)
+    }
+}
+
+/// Reserves room for `more` bytes in `buffer`, asking the kernel to back
+/// it with huge pages (where it backs them on request, as Linux does by
+/// default): a whole member is tens of megabytes, whose 4 KiB pages would
+/// each cost a page fault as they are first written.
+fn reserve_huge(buffer: &mut Vec<u8>, more: usize) {
+    buffer.reserve_exact(more);
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = buffer.as_ptr() as usize;
+        let end = start + buffer.capacity();
+        let first = start.next_multiple_of(HUGE);
+        if first + HUGE <= end {
+            let length = (end - first) / HUGE * HUGE;
+            // SAFETY: the range lies inside the buffer's own allocation;
+            // MADV_HUGEPAGE is advice, changing no byte of it.
+            unsafe { libc::madvise(first as *mut libc::c_void, length, libc::MADV_HUGEPAGE) };
+        }
+    }
+}
+
+/// The size the trailer at the end of `file` gives its last member (the
+/// file's last four bytes), read without moving on in the file.
+fn last_member_size(file: &mut File) -> io::Result<usize> {
+    use std::io::{Seek, SeekFrom};
+    let here = file.stream_position()?;
+    file.seek(SeekFrom::End(-4))?;
+    let mut trailer = [0; 4];
+    file.read_exact(&mut trailer)?;
+    file.seek(SeekFrom::Start(here))?;
+    Ok(u32::from_le_bytes(trailer) as usize)
+}
+
+/// The reader's buffers go to the next file's reader.
+impl Drop for MemberReader {
+    fn drop(&mut self) {
+        buffers::give(std::mem::take(&mut self.pending));
+        self.output
+            .drain(..)
+            .chain(self.spare.drain(..))
+            .for_each(buffers::give);
     }
 }
 
@@ -259,8 +303,8 @@ fn inflate(inflater: &mut Inflater, member: &[u8], mut out: Vec<u8>) -> Option<V
     if size > MAX_MEMBER || size > member.len().saturating_mul(MAX_RATIO) {
         return None;
     }
-    out.resize(size, 0);
-    let inflated = inflater.member(member, &mut out)?;
+    out.clear();
+    let inflated = inflater.member(member, &mut out, size)?;
     (inflated.written == size && inflated.consumed == member.len()).then_some(out)
 }
 

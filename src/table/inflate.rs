@@ -41,25 +41,36 @@ impl Inflater {
         }
     }
 
-    /// Inflates the gzip member at the start of `input` into `out`, its
-    /// CRC and size checked; `None` if `input` does not start with a whole,
-    /// valid member, or the member inflates to more than `out` holds.
-    pub fn member(&mut self, input: &[u8], out: &mut [u8]) -> Option<Inflated> {
+    /// Inflates the gzip member at the start of `input`, its CRC and size
+    /// checked, appending it to `out` in room for `room` bytes reserved
+    /// there (not zeroed first); `None`, with `out` as it was, if `input`
+    /// does not start with a whole, valid member, or the member inflates
+    /// to more than `room` bytes.
+    pub fn member(&mut self, input: &[u8], out: &mut Vec<u8>, room: usize) -> Option<Inflated> {
+        out.reserve(room);
+        let spare = &mut out.spare_capacity_mut()[..room];
         let (mut consumed, mut written) = (0, 0);
-        // SAFETY: the pointers and lengths are those of live slices; the
-        // decompressor is ours alone (`&mut self`).
+        // SAFETY: the pointers and lengths are those of live slices (the
+        // output one of reserved, uninitialized bytes, which libdeflate
+        // only writes); the decompressor is ours alone (`&mut self`).
         let result = unsafe {
             libdeflate_gzip_decompress_ex(
                 self.decompressor.as_ptr(),
                 input.as_ptr().cast(),
                 input.len(),
-                out.as_mut_ptr().cast(),
-                out.len(),
+                spare.as_mut_ptr().cast(),
+                spare.len(),
                 &mut consumed,
                 &mut written,
             )
         };
-        (result == libdeflate_result_LIBDEFLATE_SUCCESS).then_some(Inflated { consumed, written })
+        if result != libdeflate_result_LIBDEFLATE_SUCCESS {
+            return None;
+        }
+        // SAFETY: on success libdeflate has written the first `written`
+        // bytes of the spare room (at most `room`).
+        unsafe { out.set_len(out.len() + written) };
+        Some(Inflated { consumed, written })
     }
 }
 
@@ -86,16 +97,16 @@ mod tests {
         let text = b"patient_id,age\n1,40\n2,51\n".repeat(1000);
         let member = compress_member(9, &text);
         let mut inflater = Inflater::new();
-        let mut out = vec![0; text.len()];
+        let mut out = b"kept ".to_vec();
         let followed = [&member[..], &member[..], b"\0\0"].concat();
         assert_eq!(
-            inflater.member(&followed, &mut out),
+            inflater.member(&followed, &mut out, text.len()),
             Some(Inflated {
                 consumed: member.len(),
                 written: text.len()
             })
         );
-        assert_eq!(out, text);
+        assert_eq!(out, [&b"kept "[..], &text].concat());
     }
 
     #[test]
@@ -103,22 +114,21 @@ mod tests {
         let text = b"0123456789".repeat(5000);
         let member = compress_member(6, &text);
         let mut inflater = Inflater::new();
-        let mut out = vec![0; text.len()];
+        let mut out = Vec::new();
+        let room = text.len();
+        assert!(inflater.member(&member, &mut out, room - 1).is_none());
         assert!(
             inflater
-                .member(&member, &mut out[..text.len() - 1])
-                .is_none()
-        );
-        assert!(
-            inflater
-                .member(&member[..member.len() - 1], &mut out)
+                .member(&member[..member.len() - 1], &mut out, room)
                 .is_none()
         );
         let mut corrupt = member.clone();
         let last = corrupt.len() - 5;
         corrupt[last] ^= 1; // the CRC
-        assert!(inflater.member(&corrupt, &mut out).is_none());
-        assert!(inflater.member(b"", &mut out).is_none());
-        assert!(inflater.member(&member, &mut out).is_some());
+        assert!(inflater.member(&corrupt, &mut out, room).is_none());
+        assert!(inflater.member(b"", &mut out, room).is_none());
+        assert!(out.is_empty(), "nothing appended on a failure");
+        assert!(inflater.member(&member, &mut out, room).is_some());
+        assert_eq!(out, text);
     }
 }

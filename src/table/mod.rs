@@ -9,6 +9,7 @@
 
 pub mod atomic;
 pub mod batches;
+pub mod buffers;
 pub mod chunks;
 pub mod civil;
 pub mod contain;
