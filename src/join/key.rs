@@ -23,6 +23,9 @@ impl PatientKey {
         if text.is_empty() {
             return None;
         }
+        if let Some(value) = plain_integer(text) {
+            return Some(PatientKey::Int(value));
+        }
         Some(match Decimal::parse(text) {
             Some(number) => match number.to_i64() {
                 Some(value) => PatientKey::Int(value),
@@ -31,6 +34,28 @@ impl PatientKey {
             None => PatientKey::Text(text.into()),
         })
     }
+}
+
+/// The value of an id written as at most 18 digits, maybe signed (every
+/// such value fits an `i64`): the usual id, read without the general
+/// parser's allocation.
+fn plain_integer(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text.first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &byte in digits {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(byte - b'0');
+    }
+    Some(if negative { -value } else { value })
 }
 
 impl std::fmt::Display for PatientKey {
@@ -197,6 +222,35 @@ impl KeyMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_integers_read_as_the_general_parser_reads_them() {
+        use proptest::prelude::*;
+        let general = |text: &[u8]| {
+            Decimal::parse(text).map(|d| match d.to_i64() {
+                Some(v) => PatientKey::Int(v),
+                None => PatientKey::Text(d.canonical().into_bytes().into()),
+            })
+        };
+        proptest!(|(text in "[+-]?[0-9]{1,20}")| {
+            if let Some(value) = plain_integer(text.as_bytes()) {
+                prop_assert_eq!(Some(PatientKey::Int(value)), general(text.as_bytes()));
+            }
+            prop_assert_eq!(PatientKey::parse(text.as_bytes()), general(text.as_bytes()));
+        });
+        for text in [
+            "-",
+            "+",
+            "",
+            "1.0",
+            "1e2",
+            "0x1",
+            "1_0",
+            "1234567890123456789",
+        ] {
+            assert_eq!(plain_integer(text.as_bytes()), None, "{text}");
+        }
+    }
 
     #[test]
     fn integer_ids_match_however_written() {

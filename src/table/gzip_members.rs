@@ -188,13 +188,13 @@ impl MemberReader {
         if size > MAX_MEMBER || size > (self.pending.len() + self.unread as usize) * MAX_RATIO {
             return Ok(false);
         }
-        reserve_huge(&mut self.pending, self.unread as usize);
+        buffers::reserve_huge(&mut self.pending, self.unread as usize);
         file.read_to_end(&mut self.pending)?;
         self.file = None;
         self.unread = 0;
         let mut out = self.spare.pop().unwrap_or_else(|| buffers::take(size));
         out.clear();
-        reserve_huge(&mut out, size);
+        buffers::reserve_huge(&mut out, size);
         let inflated = Inflater::new().member(&self.pending, &mut out, size);
         let Some(inflated) = inflated.filter(|i| i.written == size) else {
             return Ok(false);
@@ -206,27 +206,6 @@ impl MemberReader {
         self.output.push_back(out);
         self.position = 0;
         Ok(true)
-    }
-}
-
-/// Reserves room for `more` bytes in `buffer`, asking the kernel to back
-/// it with huge pages (where it backs them on request, as Linux does by
-/// default): a whole member is tens of megabytes, whose 4 KiB pages would
-/// each cost a page fault as they are first written.
-fn reserve_huge(buffer: &mut Vec<u8>, more: usize) {
-    buffer.reserve_exact(more);
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let start = buffer.as_ptr() as usize;
-        let end = start + buffer.capacity();
-        let first = start.next_multiple_of(HUGE);
-        if first + HUGE <= end {
-            let length = (end - first) / HUGE * HUGE;
-            // SAFETY: the range lies inside the buffer's own allocation;
-            // MADV_HUGEPAGE is advice, changing no byte of it.
-            unsafe { libc::madvise(first as *mut libc::c_void, length, libc::MADV_HUGEPAGE) };
-        }
     }
 }
 
