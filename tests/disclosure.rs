@@ -191,6 +191,8 @@ fn case() -> impl Strategy<Value = Vec<Column>> {
         column("region", &["", "North", "South", "East", "West"], &[]),
         column("sex", &["", "F", "M", "U"], &[]),
         column("ever", &["", "True", "False"], &["0"]),
+        // ehrQL's booleans in CSV.
+        column("has", &["", "T", "F"], &["U"]),
         column("code", &CODES, &[]),
         column("age", &AGES, &["x"]),
         column("date", &DATES, &["unknown", "5"]),
@@ -429,8 +431,8 @@ fn check_shape(rule: Rule, columns: Vec<Column>, pick: usize) -> Result<(), Test
 
 /// The totals of a column's values that the report compares with the
 /// threshold of 7 to choose its kind (`src/report/kinds.rs`): the present
-/// values; those that are not dates, not `True`/`False`, not 0 or 1, not
-/// numbers; numbers with a fraction; numbers held by 7 patients or fewer;
+/// values; those that are not dates, not `True`/`False`, not `T`/`F`,
+/// not 0 or 1, not numbers; numbers with a fraction; numbers held by 7 patients or fewer;
 /// numbers under six digits.
 fn totals(values: &[String]) -> Vec<usize> {
     let present: Vec<&str> = values
@@ -445,6 +447,7 @@ fn totals(values: &[String]) -> Vec<usize> {
         present.len(),
         count(&|v| !is_date(v)),
         count(&|v| !matches!(v, "True" | "False")),
+        count(&|v| !matches!(v, "T" | "F")),
         count(&|v| !matches!(v, "0" | "1")),
         count(&|v| number(v).is_none()),
         count(&|v| number(v).is_some_and(|x| x.fract() != 0.0)),

@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
-use csv::ByteRecord;
 
 use super::key::{DuplicateKey, KeyMap, PatientKey};
 use super::names::KEY;
 use crate::table::batches::BatchSource;
 use crate::table::chunks::{
-    Chunk, ChunkedCsv, FieldCount, field_count_error, line_at, unquoted_records,
+    Chunk, ChunkedCsv, FieldCount, RecordFault, field_count_error, line_at, quoted_records,
+    unquoted_records,
 };
 use crate::table::csv::write_field;
 use crate::table::frame;
@@ -62,10 +62,12 @@ impl TextIndex {
                     .push_chunk(&chunk, width, key_index)
                     .map_err(|fault| match fault {
                         RowFault::Duplicate(d) => duplicate_error(path, located(d), "lines"),
-                        RowFault::Fields(FieldCount { start, found }) => {
+                        RowFault::Record(RecordFault::Fields(FieldCount { start, found })) => {
                             field_count_error(path, gzip, chunk.offset + start as u64, width, found)
                         }
-                        RowFault::Csv(message) => TableError::invalid(path, None, message),
+                        RowFault::Record(RecordFault::Csv(message)) => {
+                            TableError::invalid(path, None, message)
+                        }
                     })?;
                 // The reader may have stopped on an error; then it is dropped.
                 let _ = recycle.send(chunk.bytes);
@@ -94,31 +96,21 @@ impl TextIndex {
                     .push_text(id, offset, before.into_iter().chain(after))
                     .err();
             })
-            .map_err(RowFault::Fields)?;
+            .map_err(|f| RowFault::Record(RecordFault::Fields(f)))?;
             return duplicate.map_or(Ok(()), |d| Err(RowFault::Duplicate(d)));
         }
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(chunk.bytes.as_slice());
-        let mut record = ByteRecord::new();
-        while reader
-            .read_byte_record(&mut record)
-            .map_err(|e| RowFault::Csv(e.to_string()))?
-        {
-            let start = record.position().map_or(0, |p| p.byte());
-            if record.len() != width {
-                return Err(RowFault::Fields(FieldCount {
-                    start: start as usize,
-                    found: record.len(),
-                }));
+        let mut duplicate = None;
+        quoted_records(&chunk.bytes, width, |record, start| {
+            if duplicate.is_some() {
+                return;
             }
             let id = PatientKey::parse(&record[key]);
             let fields = record.iter().enumerate().filter(|(i, _)| *i != key);
-            self.push(id, chunk.offset + start, fields.map(|(_, f)| f))
-                .map_err(RowFault::Duplicate)?;
-        }
-        Ok(())
+            let position = chunk.offset + start as u64;
+            duplicate = self.push(id, position, fields.map(|(_, f)| f)).err();
+        })
+        .map_err(RowFault::Record)?;
+        duplicate.map_or(Ok(()), |d| Err(RowFault::Duplicate(d)))
     }
 
     /// Renders every rhs cell once, as pandas would print it. The whole file
@@ -318,8 +310,7 @@ pub fn key_position<N: AsRef<[u8]>>(path: &Path, names: &[N]) -> Result<usize, T
 /// Why a row of a CSV rhs could not be indexed.
 enum RowFault {
     Duplicate(DuplicateKey),
-    Fields(FieldCount),
-    Csv(String),
+    Record(RecordFault),
 }
 
 fn without_key<N: Clone>(names: &[N], key_index: usize) -> Vec<N> {

@@ -11,14 +11,14 @@
 use std::io::Write;
 use std::path::Path;
 
-use csv::ByteRecord;
-
 use super::index::{TextIndex, key_position};
 use super::names::joined_names;
 use super::stats::FileStats;
 use crate::progress::Rows;
 use crate::table::atomic::AtomicFile;
-use crate::table::chunks::{Chunk, ChunkedCsv, FieldCount, field_count_error, unquoted_records};
+use crate::table::chunks::{
+    Chunk, ChunkedCsv, FieldCount, RecordFault, field_count_error, quoted_records, unquoted_records,
+};
 use crate::table::csv::{terminator, write_field, write_record};
 use crate::table::gzip::Sink;
 use crate::table::{Format, TableError};
@@ -58,10 +58,10 @@ pub fn join_csv(
         for chunk in csv.chunker.send_from(scope, csv.first, READ_AHEAD) {
             let chunk = chunk.map_err(|e| e.into_table_error(lhs, gzip))?;
             let rows = joiner.join(&chunk).map_err(|fault| match fault {
-                Fault::Fields(FieldCount { start, found }) => {
+                RecordFault::Fields(FieldCount { start, found }) => {
                     field_count_error(lhs, gzip, chunk.offset + start as u64, joiner.width, found)
                 }
-                Fault::Csv(message) => TableError::invalid(lhs, None, message),
+                RecordFault::Csv(message) => TableError::invalid(lhs, None, message),
             })?;
             sink.write_all(&joiner.out).map_err(write_error)?;
             progress.advance(rows, joiner.out.len() as u64);
@@ -79,12 +79,6 @@ pub fn join_csv(
     Ok(joiner.stats)
 }
 
-/// Why a chunk could not be joined.
-enum Fault {
-    Fields(FieldCount),
-    Csv(String),
-}
-
 /// Joins chunks of one lhs file into `out`.
 struct Joiner<'a> {
     width: usize,
@@ -97,40 +91,24 @@ struct Joiner<'a> {
 
 impl Joiner<'_> {
     /// Appends the joined records of `chunk` to `out`; returns how many.
-    fn join(&mut self, chunk: &Chunk) -> Result<u64, Fault> {
+    fn join(&mut self, chunk: &Chunk) -> Result<u64, RecordFault> {
         if !chunk.quoted {
             return unquoted_records(&chunk.bytes, self.width, self.key, |record, key| {
                 self.out.extend_from_slice(record);
                 self.append_rhs(&record[key]);
             })
-            .map_err(Fault::Fields);
+            .map_err(RecordFault::Fields);
         }
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(chunk.bytes.as_slice());
-        let mut record = ByteRecord::new();
-        let mut rows = 0;
-        while reader
-            .read_byte_record(&mut record)
-            .map_err(|e| Fault::Csv(e.to_string()))?
-        {
-            if record.len() != self.width {
-                return Err(Fault::Fields(FieldCount {
-                    start: record.position().map_or(0, |p| p.byte() as usize),
-                    found: record.len(),
-                }));
-            }
+        let key = self.key;
+        quoted_records(&chunk.bytes, self.width, |record, _| {
             for (i, field) in record.iter().enumerate() {
                 if i > 0 {
                     self.out.push(b',');
                 }
                 write_field(&mut self.out, field);
             }
-            self.append_rhs(&record[self.key]);
-            rows += 1;
-        }
-        Ok(rows)
+            self.append_rhs(&record[key]);
+        })
     }
 
     /// Appends the rhs row for the id written `key` (empty fields where

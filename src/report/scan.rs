@@ -16,12 +16,13 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrowPrimitiveType};
 use arrow_schema::{DataType, TimeUnit};
-use csv::ByteRecord;
 use rayon::prelude::*;
 
 use super::column::ColumnAcc;
 use super::dtype::Dtype;
-use crate::table::chunks::{Chunk, ChunkError, ChunkedCsv, field_count_error};
+use crate::table::chunks::{
+    Chunk, ChunkError, ChunkedCsv, FieldCount, RecordFault, field_count_error, quoted_records,
+};
 use crate::table::render::ColumnText;
 use crate::table::separators::separators;
 use crate::table::text::display_text;
@@ -145,29 +146,18 @@ fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ParseErr
     if !chunk.quoted {
         return parse_unquoted(chunk, columns);
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(chunk.bytes.as_slice());
-    let mut record = ByteRecord::new();
-    let mut rows = 0;
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(rows),
-            Ok(true) => {}
-            Err(e) => return Err(ParseError::Csv(e.to_string())),
-        }
-        if record.len() != columns.len() {
-            return Err(ParseError::Fields {
-                offset: chunk.offset + record.position().map_or(0, |p| p.byte()),
-                found: record.len(),
-            });
-        }
+    quoted_records(&chunk.bytes, columns.len(), |record, _| {
         for (column, field) in columns.iter_mut().zip(record.iter()) {
             column.add_field(field);
         }
-        rows += 1;
-    }
+    })
+    .map_err(|fault| match fault {
+        RecordFault::Fields(FieldCount { start, found }) => ParseError::Fields {
+            offset: chunk.offset + start as u64,
+            found,
+        },
+        RecordFault::Csv(message) => ParseError::Csv(message),
+    })
 }
 
 /// The common case, a chunk without a quote: fields end at commas and

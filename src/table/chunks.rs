@@ -297,7 +297,48 @@ pub fn field_count_error(
     }
 }
 
-/// A record of an unquoted chunk with the wrong number of fields.
+/// Why the records of a chunk could not be walked.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RecordFault {
+    /// A record with the wrong number of fields.
+    Fields(FieldCount),
+    /// The csv crate refused the text.
+    Csv(String),
+}
+
+/// Walks the records of a chunk with quotes, parsed by the csv crate: for
+/// each record of `width` fields, `each` gets it and where it starts in
+/// the chunk; a record of another width stops the walk. Returns how many
+/// records there were.
+pub fn quoted_records(
+    bytes: &[u8],
+    width: usize,
+    mut each: impl FnMut(&ByteRecord, usize),
+) -> Result<u64, RecordFault> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut record = ByteRecord::new();
+    let mut rows = 0;
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| RecordFault::Csv(e.to_string()))?
+    {
+        let start = record.position().map_or(0, |p| p.byte() as usize);
+        if record.len() != width {
+            return Err(RecordFault::Fields(FieldCount {
+                start,
+                found: record.len(),
+            }));
+        }
+        each(&record, start);
+        rows += 1;
+    }
+    Ok(rows)
+}
+
+/// A record of a chunk with the wrong number of fields.
 #[derive(Debug, PartialEq, Eq)]
 pub struct FieldCount {
     /// Where the record starts in the chunk.
