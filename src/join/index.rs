@@ -10,8 +10,7 @@ use super::key::{DuplicateKey, KeyMap, PatientKey};
 use super::names::KEY;
 use crate::table::batches::BatchSource;
 use crate::table::chunks::{
-    Chunk, ChunkedCsv, FieldCount, RecordFault, field_count_error, line_at, quoted_records,
-    unquoted_records,
+    Chunk, ChunkedCsv, RecordFault, line_at, quoted_records, unquoted_records,
 };
 use crate::table::csv::write_field;
 use crate::table::frame;
@@ -49,30 +48,20 @@ impl TextIndex {
         let key_index = key_position(path, &names)?;
         let width = names.len();
         let mut index = TextIndex::new(without_key(&names, key_index));
-        let recycle = csv.chunker.recycler();
         let located = |d: DuplicateKey| DuplicateKey {
             first: line_at(path, gzip, d.first),
             second: line_at(path, gzip, d.second),
             ..d
         };
-        std::thread::scope(|scope| {
-            for chunk in csv.chunker.send_from(scope, csv.first, 4) {
-                let chunk = chunk.map_err(|e| e.into_table_error(path, gzip))?;
-                index
-                    .push_chunk(&chunk, width, key_index)
-                    .map_err(|fault| match fault {
-                        RowFault::Duplicate(d) => duplicate_error(path, located(d), "lines"),
-                        RowFault::Record(RecordFault::Fields(FieldCount { start, found })) => {
-                            field_count_error(path, gzip, chunk.offset + start as u64, width, found)
-                        }
-                        RowFault::Record(RecordFault::Csv(message)) => {
-                            TableError::invalid(path, None, message)
-                        }
-                    })?;
-                // The reader may have stopped on an error; then it is dropped.
-                let _ = recycle.send(chunk.bytes);
-            }
-            Ok::<_, TableError>(())
+        csv.for_each_chunk(path, gzip, 4, |chunk| {
+            index
+                .push_chunk(chunk, width, key_index)
+                .map_err(|fault| match fault {
+                    RowFault::Duplicate(d) => duplicate_error(path, located(d), "lines"),
+                    RowFault::Record(fault) => {
+                        fault.into_table_error(path, gzip, chunk.offset, width)
+                    }
+                })
         })?;
         index.arena.shrink_to_fit();
         Ok(index)

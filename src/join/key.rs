@@ -169,7 +169,8 @@ pub struct DuplicateKey {
 pub struct KeyMap {
     ints: HashMap<i64, u32, FixedState>,
     texts: HashMap<Box<[u8]>, u32, FixedState>,
-    lines: Vec<u64>,
+    /// Each row's position (see [`KeyMap::insert`]).
+    positions: Vec<u64>,
 }
 
 impl KeyMap {
@@ -178,7 +179,7 @@ impl KeyMap {
         KeyMap {
             ints: HashMap::with_capacity_and_hasher(rows, FixedState),
             texts: HashMap::with_hasher(FixedState),
-            lines: Vec::with_capacity(rows),
+            positions: Vec::with_capacity(rows),
         }
     }
 
@@ -193,14 +194,14 @@ impl KeyMap {
         if let Some(first_row) = previous {
             return Err(DuplicateKey {
                 key,
-                first: self.lines[first_row as usize],
+                first: self.positions[first_row as usize],
                 second: position,
             });
         }
-        if self.lines.len() <= row as usize {
-            self.lines.resize(row as usize + 1, 0);
+        if self.positions.len() <= row as usize {
+            self.positions.resize(row as usize + 1, 0);
         }
-        self.lines[row as usize] = position;
+        self.positions[row as usize] = position;
         Ok(())
     }
 

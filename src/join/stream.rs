@@ -16,9 +16,7 @@ use super::names::joined_names;
 use super::stats::FileStats;
 use crate::progress::Rows;
 use crate::table::atomic::AtomicFile;
-use crate::table::chunks::{
-    Chunk, ChunkedCsv, FieldCount, RecordFault, field_count_error, quoted_records, unquoted_records,
-};
+use crate::table::chunks::{Chunk, ChunkedCsv, RecordFault, quoted_records, unquoted_records};
 use crate::table::csv::{terminator, write_field, write_record};
 use crate::table::gzip::Sink;
 use crate::table::{Format, TableError};
@@ -53,23 +51,15 @@ pub fn join_csv(
     let write_error = |e| TableError::io(dest, false, e);
     let file = AtomicFile::create(dest).map_err(write_error)?;
     let mut sink = Sink::new(file, gzip, level);
-    let recycle = csv.chunker.recycler();
-    std::thread::scope(|scope| {
-        for chunk in csv.chunker.send_from(scope, csv.first, READ_AHEAD) {
-            let chunk = chunk.map_err(|e| e.into_table_error(lhs, gzip))?;
-            let rows = joiner.join(&chunk).map_err(|fault| match fault {
-                RecordFault::Fields(FieldCount { start, found }) => {
-                    field_count_error(lhs, gzip, chunk.offset + start as u64, joiner.width, found)
-                }
-                RecordFault::Csv(message) => TableError::invalid(lhs, None, message),
-            })?;
-            sink.write_all(&joiner.out).map_err(write_error)?;
-            progress.advance(rows, joiner.out.len() as u64);
-            joiner.out.clear();
-            // The reader may have stopped on an error; then it is dropped.
-            let _ = recycle.send(chunk.bytes);
-        }
-        Ok::<_, TableError>(())
+    let width = joiner.width;
+    csv.for_each_chunk(lhs, gzip, READ_AHEAD, |chunk| {
+        let rows = joiner
+            .join(chunk)
+            .map_err(|fault| fault.into_table_error(lhs, gzip, chunk.offset, width))?;
+        sink.write_all(&joiner.out).map_err(write_error)?;
+        progress.advance(rows, joiner.out.len() as u64);
+        joiner.out.clear();
+        Ok(())
     })?;
     sink.write_all(&joiner.out).map_err(write_error)?;
     sink.finish()

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use super::column::ColumnAcc;
 use super::dtype::Dtype;
 use crate::table::chunks::{
-    Chunk, ChunkError, ChunkedCsv, FieldCount, RecordFault, field_count_error, quoted_records,
+    Chunk, ChunkError, ChunkedCsv, FieldCount, RecordFault, quoted_records,
 };
 use crate::table::render::ColumnText;
 use crate::table::separators::separators;
@@ -81,8 +81,7 @@ fn scan_csv(
         parse_chunks(receiver, &recycle, width, on_rows)
     });
     let (rows, columns) = parts.map_err(|e| match e {
-        ParseError::Fields { offset, found } => field_count_error(path, gzip, offset, width, found),
-        ParseError::Csv(message) => TableError::invalid(path, None, message),
+        ParseError::Record { offset, fault } => fault.into_table_error(path, gzip, offset, width),
         ParseError::Read(e) => e.into_table_error(path, gzip),
     })?;
     Ok(Scan {
@@ -96,12 +95,11 @@ fn scan_csv(
 #[derive(Debug)]
 enum ParseError {
     Read(ChunkError),
-    /// The record starting at byte `offset` of the text has `found` fields.
-    Fields {
+    /// A record of the chunk at byte `offset` of the text.
+    Record {
         offset: u64,
-        found: usize,
+        fault: RecordFault,
     },
-    Csv(String),
 }
 
 type Part = (u64, Option<Vec<ColumnAcc>>);
@@ -151,12 +149,9 @@ fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ParseErr
             column.add_field(field);
         }
     })
-    .map_err(|fault| match fault {
-        RecordFault::Fields(FieldCount { start, found }) => ParseError::Fields {
-            offset: chunk.offset + start as u64,
-            found,
-        },
-        RecordFault::Csv(message) => ParseError::Csv(message),
+    .map_err(|fault| ParseError::Record {
+        offset: chunk.offset,
+        fault,
     })
 }
 
@@ -183,9 +178,12 @@ fn parse_unquoted(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, Parse
                 let start = bytes[..from]
                     .iter()
                     .rposition(|&b| b == b'\n' || b == b'\r');
-                return Err(ParseError::Fields {
-                    offset: chunk.offset + start.map_or(0, |p| p + 1) as u64,
-                    found: field + 1,
+                return Err(ParseError::Record {
+                    offset: chunk.offset,
+                    fault: RecordFault::Fields(FieldCount {
+                        start: start.map_or(0, |p| p + 1),
+                        found: field + 1,
+                    }),
                 });
             }
             rows += 1;

@@ -245,6 +245,29 @@ impl ChunkedCsv {
             crlf,
         })
     }
+
+    /// Hands every chunk of the file `path` (as opened, `gzip` or not) to
+    /// `each`, in order, while a thread reads up to `depth` chunks ahead;
+    /// each chunk's buffer is then read into again. Stops at the first
+    /// error, reading's or `each`'s.
+    pub fn for_each_chunk(
+        self,
+        path: &Path,
+        gzip: bool,
+        depth: usize,
+        mut each: impl FnMut(&Chunk) -> Result<(), TableError>,
+    ) -> Result<(), TableError> {
+        let recycle = self.chunker.recycler();
+        std::thread::scope(|scope| {
+            for chunk in self.chunker.send_from(scope, self.first, depth) {
+                let chunk = chunk.map_err(|e| e.into_table_error(path, gzip))?;
+                each(&chunk)?;
+                // The reader may have stopped on an error; then it is dropped.
+                let _ = recycle.send(chunk.bytes);
+            }
+            Ok(())
+        })
+    }
 }
 
 /// The header's fields; a UTF-8 byte-order mark is dropped.
@@ -282,7 +305,7 @@ pub fn line_at(path: &Path, gzip: bool, offset: u64) -> u64 {
 
 /// The error for a record at byte `offset` of the text of `path` with
 /// `found` fields where the header has `expected`, with its line.
-pub fn field_count_error(
+fn field_count_error(
     path: &Path,
     gzip: bool,
     offset: u64,
@@ -304,6 +327,25 @@ pub enum RecordFault {
     Fields(FieldCount),
     /// The csv crate refused the text.
     Csv(String),
+}
+
+impl RecordFault {
+    /// The error for a chunk starting at byte `offset` of the text of
+    /// `path`, whose header has `width` fields.
+    pub fn into_table_error(
+        self,
+        path: &Path,
+        gzip: bool,
+        offset: u64,
+        width: usize,
+    ) -> TableError {
+        match self {
+            RecordFault::Fields(FieldCount { start, found }) => {
+                field_count_error(path, gzip, offset + start as u64, width, found)
+            }
+            RecordFault::Csv(message) => TableError::invalid(path, None, message),
+        }
+    }
 }
 
 /// Walks the records of a chunk with quotes, parsed by the csv crate: for
