@@ -7,7 +7,9 @@
 //! pairs over when drained. A column with many distinct values
 //! (measurements, identifiers) overflows the tally within its first few
 //! thousand rows; its owner drains it then and classifies the column field
-//! by field from then on.
+//! by field from then on. One-byte fields (the 0s and 1s of flags, sex
+//! codes), the bulk of a cohort file, are counted in an array by their
+//! byte, without hashing, and never overflow.
 
 /// Fields longer than this are not tallied.
 pub const MAX_LEN: usize = 24;
@@ -119,20 +121,38 @@ pub enum Tallied {
 }
 
 /// Counts of the distinct short non-empty fields of one column.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct FieldTally {
+    /// Counts of one-byte fields by their byte.
+    bytes: [u64; 256],
     slots: Vec<Slot>,
     used: usize,
     overflowed: bool,
 }
 
+impl Default for FieldTally {
+    fn default() -> FieldTally {
+        FieldTally {
+            bytes: [0; 256],
+            slots: Vec::new(),
+            used: 0,
+            overflowed: false,
+        }
+    }
+}
+
 impl FieldTally {
     /// Counts `field` if it is short and non-empty and the tally has room
-    /// for it. When it would take the tally past [`LIMIT`] distinct fields,
-    /// the tally overflows: it counts nothing more, and the caller must
-    /// [`drain`](Self::drain) what it holds.
+    /// for it. When it would take the tally past [`LIMIT`] distinct fields
+    /// of more than one byte, the tally overflows: it counts nothing more
+    /// but one-byte fields, and the caller must [`drain`](Self::drain) what
+    /// it holds.
     #[inline]
     pub fn add(&mut self, field: &[u8]) -> Tallied {
+        if let [byte] = field {
+            self.bytes[usize::from(*byte)] += 1;
+            return Tallied::Counted;
+        }
         if self.overflowed || field.is_empty() || field.len() > MAX_LEN {
             return Tallied::Declined;
         }
@@ -185,8 +205,13 @@ impl FieldTally {
     }
 
     /// Hands every (field, count) to `take` and empties the tally (which
-    /// stays usable unless it has overflowed).
+    /// stays usable, for one-byte fields only once it has overflowed).
     pub fn drain(&mut self, mut take: impl FnMut(&[u8], u64)) {
+        for (byte, count) in (0..=u8::MAX).zip(std::mem::replace(&mut self.bytes, [0; 256])) {
+            if count > 0 {
+                take(&[byte], count);
+            }
+        }
         let mut buffer = [0; MAX_LEN];
         for slot in std::mem::take(&mut self.slots) {
             if slot.count > 0 {
@@ -232,16 +257,17 @@ mod tests {
     #[test]
     fn too_many_distinct_fields_overflow_the_tally_for_good() {
         let mut tally = FieldTally::default();
-        for i in 0..LIMIT {
+        for i in 10..LIMIT + 10 {
             assert_eq!(tally.add(i.to_string().as_bytes()), Tallied::Counted);
         }
-        assert_eq!(tally.add(b"1"), Tallied::Counted);
+        assert_eq!(tally.add(b"10"), Tallied::Counted);
         assert_eq!(tally.add(b"new"), Tallied::Full);
         let held = counts(&mut tally);
         assert_eq!(held.len(), LIMIT);
-        assert_eq!(held[&b"1".to_vec()], 2);
-        assert_eq!(tally.add(b"1"), Tallied::Declined);
-        assert!(counts(&mut tally).is_empty());
+        assert_eq!(held[&b"10".to_vec()], 2);
+        assert_eq!(tally.add(b"10"), Tallied::Declined);
+        assert_eq!(tally.add(b"1"), Tallied::Counted, "one-byte fields never overflow");
+        assert_eq!(counts(&mut tally), HashMap::from([(b"1".to_vec(), 1)]));
     }
 
     proptest! {
