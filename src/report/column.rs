@@ -37,13 +37,20 @@ pub struct ColumnAcc {
 impl ColumnAcc {
     /// Counts one CSV field, classified as pandas would read it. Short
     /// fields are tallied by their text and classified when the tally is
-    /// flushed (see [`crate::report::tally`]).
-    #[inline]
+    /// flushed (see [`crate::report::tally`]). Empty and one-byte fields,
+    /// most of a cohort file, are counted inline.
+    #[inline(always)]
     pub fn add_field(&mut self, field: &[u8]) {
-        if field.is_empty() {
-            self.missing += 1;
-            return;
+        match field {
+            [] => self.missing += 1,
+            [byte] => self.raw.add_byte(*byte),
+            _ => self.add_longer(field),
         }
+    }
+
+    /// Counts a field of two bytes or more.
+    #[inline(never)]
+    fn add_longer(&mut self, field: &[u8]) {
         match self.raw.add(field) {
             Tallied::Counted => {}
             untallied => self.add_untallied(field, untallied == Tallied::Full),

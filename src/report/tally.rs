@@ -150,7 +150,7 @@ impl FieldTally {
     #[inline]
     pub fn add(&mut self, field: &[u8]) -> Tallied {
         if let [byte] = field {
-            self.bytes[usize::from(*byte)] += 1;
+            self.add_byte(*byte);
             return Tallied::Counted;
         }
         if self.overflowed || field.is_empty() || field.len() > MAX_LEN {
@@ -173,6 +173,12 @@ impl FieldTally {
             }
         }
         self.insert(key)
+    }
+
+    /// Counts a one-byte field (which [`add`](Self::add) does too).
+    #[inline(always)]
+    pub fn add_byte(&mut self, byte: u8) {
+        self.bytes[usize::from(byte)] += 1;
     }
 
     /// Adds a key not in the table (rare: once per distinct field).
