@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::id_map::IdMap;
 use crate::hashing::FixedState;
 
 /// A normalised patient id.
@@ -165,9 +166,8 @@ pub struct DuplicateKey {
 
 /// From patient id to row number of the per-patient file. Integer ids (the
 /// usual case) are kept apart from text ids, in a map of plain integers.
-#[derive(Default)]
 pub struct KeyMap {
-    ints: HashMap<i64, u32, FixedState>,
+    ints: IdMap,
     texts: HashMap<Box<[u8]>, u32, FixedState>,
     /// Each row's position (see [`KeyMap::insert`]).
     positions: Vec<u64>,
@@ -177,7 +177,7 @@ impl KeyMap {
     /// An empty map with room for `rows` ids.
     pub fn with_capacity(rows: usize) -> KeyMap {
         KeyMap {
-            ints: HashMap::with_capacity_and_hasher(rows, FixedState),
+            ints: IdMap::with_capacity(rows),
             texts: HashMap::with_hasher(FixedState),
             positions: Vec::with_capacity(rows),
         }
@@ -187,7 +187,7 @@ impl KeyMap {
     /// which a duplicate's error gives back) has id `key`.
     pub fn insert(&mut self, key: PatientKey, row: u32, position: u64) -> Result<(), DuplicateKey> {
         let previous = match &key {
-            PatientKey::Int(v) => *self.ints.entry(*v).or_insert(row),
+            PatientKey::Int(v) => self.ints.get_or_insert(*v, row),
             PatientKey::Text(t) => *self.texts.entry(t.clone()).or_insert(row),
         };
         let previous = (previous != row).then_some(previous);
@@ -208,10 +208,9 @@ impl KeyMap {
     /// The row with id `key`.
     pub fn get(&self, key: &PatientKey) -> Option<u32> {
         match key {
-            PatientKey::Int(v) => self.ints.get(v),
-            PatientKey::Text(t) => self.texts.get(t),
+            PatientKey::Int(v) => self.ints.get(*v),
+            PatientKey::Text(t) => self.texts.get(t).copied(),
         }
-        .copied()
     }
 
     /// The row whose id is written `raw`.

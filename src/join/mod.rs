@@ -9,6 +9,7 @@
 
 pub mod args;
 pub mod frame;
+pub mod id_map;
 pub mod index;
 pub mod inputs;
 pub mod key;

@@ -272,7 +272,11 @@ mod tests {
         assert_eq!(held.len(), LIMIT);
         assert_eq!(held[&b"10".to_vec()], 2);
         assert_eq!(tally.add(b"10"), Tallied::Declined);
-        assert_eq!(tally.add(b"1"), Tallied::Counted, "one-byte fields never overflow");
+        assert_eq!(
+            tally.add(b"1"),
+            Tallied::Counted,
+            "one-byte fields never overflow"
+        );
         assert_eq!(counts(&mut tally), HashMap::from([(b"1".to_vec(), 1)]));
     }
 

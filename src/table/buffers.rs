@@ -47,17 +47,18 @@ pub fn give(buffer: Vec<u8>) {
     }
 }
 
-/// Reserves room for `more` bytes in `buffer`, asking the kernel to back
+/// Reserves room for `more` items in `buffer`, asking the kernel to back
 /// it with huge pages (where it backs them on request, as Linux does by
-/// default): a buffer of tens of megabytes (a whole gzip member) would
-/// otherwise cost a page fault for each 4 KiB page as it is first written.
-pub fn reserve_huge(buffer: &mut Vec<u8>, more: usize) {
+/// default): a buffer of tens of megabytes (a whole gzip member, a table of
+/// millions of ids) would otherwise cost a page fault for each 4 KiB page
+/// as it is first written, and a TLB miss for each page read at random.
+pub fn reserve_huge<T>(buffer: &mut Vec<T>, more: usize) {
     buffer.reserve_exact(more);
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;
         let start = buffer.as_ptr() as usize;
-        let end = start + buffer.capacity();
+        let end = start + buffer.capacity() * size_of::<T>();
         let first = start.next_multiple_of(HUGE);
         if first + HUGE <= end {
             let length = (end - first) / HUGE * HUGE;
