@@ -81,9 +81,8 @@ impl TextIndex {
                 let before = (span.start > 0).then(|| &record[..span.start - 1]);
                 let after = (span.end < record.len()).then(|| &record[span.end + 1..]);
                 let id = PatientKey::parse(&record[span]);
-                duplicate = self
-                    .push_text(id, offset, before.into_iter().chain(after))
-                    .err();
+                let runs = before.into_iter().chain(after);
+                duplicate = self.push(id, offset, runs, as_written).err();
             })
             .map_err(|f| RowFault::Record(RecordFault::Fields(f)))?;
             return duplicate.map_or(Ok(()), |d| Err(RowFault::Duplicate(d)));
@@ -96,7 +95,9 @@ impl TextIndex {
             let id = PatientKey::parse(&record[key]);
             let fields = record.iter().enumerate().filter(|(i, _)| *i != key);
             let position = chunk.offset + start as u64;
-            duplicate = self.push(id, position, fields.map(|(_, f)| f)).err();
+            duplicate = self
+                .push(id, position, fields.map(|(_, f)| f), write_field)
+                .err();
         })
         .map_err(RowFault::Record)?;
         duplicate.map_or(Ok(()), |d| Err(RowFault::Duplicate(d)))
@@ -122,8 +123,9 @@ impl TextIndex {
             }
             let key = PatientKey::parse(&cells[key_index]);
             let fields = cells.iter().enumerate().filter(|(i, _)| *i != key_index);
+            let fields = fields.map(|(_, f)| f.as_slice());
             index
-                .push(key, row as u64 + 1, fields.map(|(_, f)| f.as_slice()))
+                .push(key, row as u64 + 1, fields, write_field)
                 .map_err(|d| duplicate_error(path, d, "rows"))?;
         }
         Ok(index)
@@ -141,34 +143,21 @@ impl TextIndex {
     }
 
     /// Adds a row: id `key` at `position` (a line, row or byte offset:
-    /// what a duplicate's error reports), `fields` written as CSV.
+    /// what a duplicate's error reports), then each of `parts` after a
+    /// comma, written by `write`: fields as CSV ([`write_field`]), or runs
+    /// of fields already written as CSV (`a,b,c`, the text of a record
+    /// without quotes) as they are.
     fn push<'a>(
         &mut self,
         key: Option<PatientKey>,
         position: u64,
-        fields: impl Iterator<Item = &'a [u8]>,
+        parts: impl Iterator<Item = &'a [u8]>,
+        write: impl Fn(&mut Vec<u8>, &[u8]),
     ) -> Result<(), DuplicateKey> {
         self.insert_key(key, position)?;
-        for field in fields {
+        for part in parts {
             self.arena.push(b',');
-            write_field(&mut self.arena, field);
-        }
-        self.offsets.push(self.arena.len());
-        Ok(())
-    }
-
-    /// As [`TextIndex::push`], for runs of fields already written as CSV
-    /// (`a,b,c`): the text of a record without quotes.
-    fn push_text<'a>(
-        &mut self,
-        key: Option<PatientKey>,
-        position: u64,
-        runs: impl Iterator<Item = &'a [u8]>,
-    ) -> Result<(), DuplicateKey> {
-        self.insert_key(key, position)?;
-        for run in runs {
-            self.arena.push(b',');
-            self.arena.extend_from_slice(run);
+            write(&mut self.arena, part);
         }
         self.offsets.push(self.arena.len());
         Ok(())
@@ -197,6 +186,11 @@ impl TextIndex {
     pub fn empty_row(&self) -> &[u8] {
         &self.empty
     }
+}
+
+/// Appends text already written as CSV.
+fn as_written(arena: &mut Vec<u8>, text: &[u8]) {
+    arena.extend_from_slice(text);
 }
 
 /// The rhs file as Arrow columns (less the key), with its id index.
