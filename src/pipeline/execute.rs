@@ -82,9 +82,9 @@ impl Native {
         }
     }
 
-    /// Parses `argv` as the tool does and runs it; usage errors come back
-    /// as errors.
-    fn execute(self, argv: Vec<OsString>) -> anyhow::Result<()> {
+    /// Parses `argv` as the tool does and runs it, noting in `log` what it
+    /// leaves to other tools; usage errors come back as errors.
+    fn execute(self, argv: Vec<OsString>, log: &ActionLog) -> anyhow::Result<()> {
         match self {
             Native::Joiner => crate::join::run(&JoinerCli::try_parse_from(argv)?.args),
             Native::Report => crate::report::run(
@@ -96,7 +96,11 @@ impl Native {
                 crate::measures::generate(&MeasuresCli::try_parse_from(argv)?.args)
             }
             Native::GenerateDataset => {
-                crate::ehrql::generate_dataset(&GenerateDatasetCli::try_parse_from(argv)?.args)
+                let args = GenerateDatasetCli::try_parse_from(argv)?.args;
+                for note in args.notes() {
+                    log.line(&format!("note: {note}"));
+                }
+                crate::ehrql::generate_dataset(&args)
             }
         }
     }
@@ -413,14 +417,14 @@ fn run_native(job: &ActionJob, tool: Native, args: &[String], unlogged: &[&str])
     let mut argv: Vec<OsString> = shown.into_iter().map(OsString::from).collect();
     argv.splice(1..1, dir);
     argv.extend(unlogged.iter().map(OsString::from));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tool.execute(argv)))
-        .map_err(|panic| {
-            panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown cause".into())
-        });
+    let execute = || tool.execute(argv, job.log);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(execute)).map_err(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown cause".into())
+    });
     NativeRun { command, result }
 }
 
@@ -525,12 +529,6 @@ fn generate_measures(job: &ActionJob) -> Finished {
 /// schema gives the dataset.
 fn generate_dataset(job: &ActionJob) -> Finished {
     let args = command_args(job.action);
-    let argv = std::iter::once("generate-dataset").chain(args[1..].iter().map(String::as_str));
-    if let Ok(parsed) = GenerateDatasetCli::try_parse_from(argv) {
-        for note in parsed.args.notes() {
-            job.log.line(&format!("note: {note}"));
-        }
-    }
     let ran = run_native(job, Native::GenerateDataset, &args[1..], &[]);
     let no_way = match &ran.result {
         Ok(Err(e)) => e.downcast_ref::<NoWay>().map(NoWay::to_string),
