@@ -570,3 +570,26 @@ fn with_no_way_to_make_the_dataset_the_action_is_unavailable_and_says_the_three_
         "{out}"
     );
 }
+
+#[test]
+fn a_native_dataset_action_notes_in_its_log_what_it_leaves_to_ehrql() {
+    let schema = "study_definition: d\ncolumns:\n- name: patient_id\n  type: patient_id\n";
+    let dir = common::project(
+        &ehrql_project("--output output/d.arrow --test-data-file analysis/t.py -- --region x"),
+        &[
+            ("analysis/d.py", "# a definition\n"),
+            ("analysis/d.schema.yaml", schema),
+            ("analysis/t.py", "# assurance tests\n"),
+        ],
+    );
+    let output = run(dir.path(), &["dataset"]);
+    let out = stdout(&output);
+    assert!(output.status.success(), "{out}");
+    let log = read(&dir.path().join("metadata/dataset.log"));
+    for note in [
+        "note: the assurance tests in analysis/t.py were not run: they need ehrQL",
+        "note: parameters --region x do not change dummy data",
+    ] {
+        assert!(log.contains(note), "{log}");
+    }
+}
