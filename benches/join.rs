@@ -3,7 +3,7 @@
 //! linear in rows), walking unquoted records, streaming the record join
 //! (plain, and from one gzip member as pandas writes it), reading one gzip
 //! member whole with libdeflate beside streaming it, and the parallel gzip
-//! writer.
+//! writer; and the integer-id table beside a general hash map.
 //!
 //! Data: the FLUCATS reference files (../shared/reference), replicated to
 //! 20,000 rows with fresh patient ids.
@@ -11,6 +11,10 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use std::collections::HashMap;
+
+use cohortkit::hashing::FixedState;
+use cohortkit::join::id_map::IdMap;
 use cohortkit::join::index::TextIndex;
 use cohortkit::table::Format;
 use cohortkit::table::gzip::GzipWriter;
@@ -141,6 +145,41 @@ fn benches(c: &mut Criterion) {
             let mut writer = GzipWriter::new(Vec::with_capacity(lhs_text.len() / 3), 6);
             writer.write_all(&lhs_text).unwrap();
             writer.finish().unwrap()
+        })
+    });
+    group.finish();
+    id_maps(c);
+}
+
+/// Integer ids to rows, as the rhs index keeps them: the open-addressing
+/// table on huge pages beside a general hash map, at a large end file's
+/// size (ids in a scrambled order, then every id looked up).
+fn id_maps(c: &mut Criterion) {
+    const IDS: u64 = 4_000_000;
+    // An odd multiplier permutes 0..2^22, which holds IDS.
+    let ids: Vec<i64> = (0..IDS)
+        .map(|i| (i.wrapping_mul(0x9E37_79B9) & ((1 << 22) - 1)) as i64)
+        .collect();
+    let mut group = c.benchmark_group("id index");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(IDS));
+    group.bench_function("IdMap: insert then find 4M ids", |b| {
+        b.iter(|| {
+            let mut map = IdMap::with_capacity(1 << 16);
+            for (row, &id) in ids.iter().enumerate() {
+                map.get_or_insert(id, row as u32);
+            }
+            ids.iter().filter_map(|&id| map.get(id)).count()
+        })
+    });
+    group.bench_function("HashMap (ahash): insert then find 4M ids", |b| {
+        b.iter(|| {
+            let mut map: HashMap<i64, u32, FixedState> =
+                HashMap::with_capacity_and_hasher(1 << 16, FixedState);
+            for (row, &id) in ids.iter().enumerate() {
+                map.entry(id).or_insert(row as u32);
+            }
+            ids.iter().filter_map(|id| map.get(id)).count()
         })
     });
     group.finish();
