@@ -21,10 +21,9 @@ use rayon::prelude::*;
 use super::column::ColumnAcc;
 use super::dtype::Dtype;
 use crate::table::chunks::{
-    Chunk, ChunkError, ChunkedCsv, FieldCount, RecordFault, quoted_records,
+    Chunk, ChunkError, ChunkedCsv, RecordFault, quoted_records, unquoted_fields,
 };
 use crate::table::render::ColumnText;
-use crate::table::separators::separators;
 use crate::table::text::display_text;
 use crate::table::{Format, TableError, frame};
 
@@ -155,43 +154,20 @@ fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ParseErr
     })
 }
 
-/// The common case, a chunk without a quote: fields end at commas and
-/// records at `\n`, `\r\n` or `\r`. Blank lines are skipped, as the csv
-/// crate and pandas skip them.
+/// The common case, a chunk without a quote (see [`unquoted_fields`]).
 fn parse_unquoted(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ParseError> {
     let bytes = chunk.bytes.as_slice();
-    let mut rows = 0;
-    let mut field = 0;
-    let mut from = 0;
-    // The text ends as if with a newline.
-    for i in separators(bytes).chain([bytes.len()]) {
-        if bytes.get(i) == Some(&b',') {
-            if let Some(column) = columns.get_mut(field) {
-                column.add_field(&bytes[from..i]);
-            }
-            field += 1;
-        } else if field > 0 || i > from {
-            if let Some(column) = columns.get_mut(field) {
-                column.add_field(&bytes[from..i]);
-            }
-            if field + 1 != columns.len() {
-                let start = bytes[..from]
-                    .iter()
-                    .rposition(|&b| b == b'\n' || b == b'\r');
-                return Err(ParseError::Record {
-                    offset: chunk.offset,
-                    fault: RecordFault::Fields(FieldCount {
-                        start: start.map_or(0, |p| p + 1),
-                        found: field + 1,
-                    }),
-                });
-            }
-            rows += 1;
-            field = 0;
-        }
-        from = i + 1;
-    }
-    Ok(rows)
+    let width = columns.len();
+    unquoted_fields(
+        bytes,
+        width,
+        |index, span| columns[index].add_field(&bytes[span]),
+        |_| {},
+    )
+    .map_err(|count| ParseError::Record {
+        offset: chunk.offset,
+        fault: RecordFault::Fields(count),
+    })
 }
 
 fn scan_typed(

@@ -8,6 +8,7 @@
 //! with [`unquoted_records`], far faster than a CSV parser; a chunk with one
 //! is parsed with the csv crate, on its own, since it starts at a record.
 
+use std::cell::Cell;
 use std::io::{BufRead, Read};
 use std::ops::Range;
 use std::path::Path;
@@ -389,47 +390,78 @@ pub struct FieldCount {
     pub found: usize,
 }
 
-/// Walks the records of text without quotes, as the csv crate and pandas
+/// Walks the fields of text without quotes, as the csv crate and pandas
 /// read it: fields end at commas, records at `\n`, `\r\n` or `\r`, blank
-/// lines are skipped, and the text ends as if with a line break. For each
-/// record of `width` fields, `each` gets its bytes (without the line
-/// break) and the span of field `key` in them; a record of another width
-/// stops the walk. Returns how many records there were.
+/// lines are skipped, and the text ends as if with a line break. `field`
+/// gets each of a record's first `width` fields (its index in the record
+/// and its span in `bytes`), and `record` then gets the record's span
+/// (without the line break) if it has `width` fields; a record of another
+/// width stops the walk. Returns how many records there were.
+#[inline]
+pub fn unquoted_fields(
+    bytes: &[u8],
+    width: usize,
+    mut field: impl FnMut(usize, Range<usize>),
+    mut record: impl FnMut(Range<usize>),
+) -> Result<u64, FieldCount> {
+    let mut rows = 0;
+    let mut index = 0;
+    let mut start = 0;
+    let mut from = 0;
+    for i in separators(bytes).chain([bytes.len()]) {
+        let comma = bytes.get(i) == Some(&b',');
+        if comma || index > 0 || i > from {
+            if index < width {
+                field(index, from..i);
+            }
+            if comma {
+                index += 1;
+            } else {
+                if index + 1 != width {
+                    return Err(FieldCount {
+                        start,
+                        found: index + 1,
+                    });
+                }
+                record(start..i);
+                rows += 1;
+                index = 0;
+            }
+        }
+        if !comma {
+            start = i + 1;
+        }
+        from = i + 1;
+    }
+    Ok(rows)
+}
+
+/// Walks the records of text without quotes as [`unquoted_fields`] does:
+/// for each record of `width` fields, `each` gets its bytes (without the
+/// line break) and the span of field `key` in them.
 pub fn unquoted_records(
     bytes: &[u8],
     width: usize,
     key: usize,
     mut each: impl FnMut(&[u8], Range<usize>),
 ) -> Result<u64, FieldCount> {
-    let mut rows = 0;
-    let mut field = 0;
-    let mut start = 0;
-    let mut from = 0;
-    let mut key_span = 0..0;
-    for i in separators(bytes).chain([bytes.len()]) {
-        let separator = bytes.get(i);
-        if field == key {
-            key_span = from - start..i - start;
-        }
-        if separator == Some(&b',') {
-            field += 1;
-        } else {
-            if field > 0 || i > from {
-                if field + 1 != width {
-                    return Err(FieldCount {
-                        start,
-                        found: field + 1,
-                    });
-                }
-                each(&bytes[start..i], key_span.clone());
-                rows += 1;
-                field = 0;
+    let key_span = Cell::new((0, 0));
+    unquoted_fields(
+        bytes,
+        width,
+        |index, span| {
+            if index == key {
+                key_span.set((span.start, span.end));
             }
-            start = i + 1;
-        }
-        from = i + 1;
-    }
-    Ok(rows)
+        },
+        |record| {
+            let (from, to) = key_span.get();
+            each(
+                &bytes[record.clone()],
+                from - record.start..to - record.start,
+            );
+        },
+    )
 }
 
 #[cfg(test)]
@@ -545,6 +577,16 @@ mod tests {
                 })
                 .collect();
             prop_assert_eq!(records(text.as_bytes(), 3, key).unwrap(), expected);
+            // Field by field, as the report reads them.
+            let mut fields = Vec::new();
+            unquoted_fields(text.as_bytes(), 3, |i, span| fields.push((i, text[span].to_owned())), |_| {}).unwrap();
+            let expected: Vec<(usize, String)> = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(text.as_bytes())
+                .records()
+                .flat_map(|r| r.unwrap().iter().map(str::to_owned).enumerate().collect::<Vec<_>>())
+                .collect();
+            prop_assert_eq!(fields, expected);
         });
     }
 }
