@@ -84,7 +84,7 @@ impl TextIndex {
                 let runs = before.into_iter().chain(after);
                 duplicate = self.push(id, offset, runs, as_written).err();
             })
-            .map_err(|f| RowFault::Record(RecordFault::Fields(f)))?;
+            .map_err(RowFault::Record)?;
             return duplicate.map_or(Ok(()), |d| Err(RowFault::Duplicate(d)));
         }
         let mut duplicate = None;

@@ -86,8 +86,7 @@ impl Joiner<'_> {
             return unquoted_records(&chunk.bytes, self.width, self.key, |record, key| {
                 self.out.extend_from_slice(record);
                 self.append_rhs(&record[key]);
-            })
-            .map_err(RecordFault::Fields);
+            });
         }
         let key = self.key;
         quoted_records(&chunk.bytes, self.width, |record, _| {

@@ -139,34 +139,29 @@ fn parse_chunks(
         )
 }
 
+/// Counts the fields of one chunk: a chunk without a quote (the common
+/// case) walked as its text is ([`unquoted_fields`]), one with quotes
+/// parsed by the csv crate.
 fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ParseError> {
-    if !chunk.quoted {
-        return parse_unquoted(chunk, columns);
-    }
-    quoted_records(&chunk.bytes, columns.len(), |record, _| {
-        for (column, field) in columns.iter_mut().zip(record.iter()) {
-            column.add_field(field);
-        }
-    })
-    .map_err(|fault| ParseError::Record {
-        offset: chunk.offset,
-        fault,
-    })
-}
-
-/// The common case, a chunk without a quote (see [`unquoted_fields`]).
-fn parse_unquoted(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ParseError> {
     let bytes = chunk.bytes.as_slice();
     let width = columns.len();
-    unquoted_fields(
-        bytes,
-        width,
-        |index, span| columns[index].add_field(&bytes[span]),
-        |_| {},
-    )
-    .map_err(|count| ParseError::Record {
+    let walked = if chunk.quoted {
+        quoted_records(bytes, width, |record, _| {
+            for (column, field) in columns.iter_mut().zip(record.iter()) {
+                column.add_field(field);
+            }
+        })
+    } else {
+        unquoted_fields(
+            bytes,
+            width,
+            |index, span| columns[index].add_field(&bytes[span]),
+            |_| {},
+        )
+    };
+    walked.map_err(|fault| ParseError::Record {
         offset: chunk.offset,
-        fault: RecordFault::Fields(count),
+        fault,
     })
 }
 

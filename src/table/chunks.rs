@@ -403,7 +403,7 @@ pub fn unquoted_fields(
     width: usize,
     mut field: impl FnMut(usize, Range<usize>),
     mut record: impl FnMut(Range<usize>),
-) -> Result<u64, FieldCount> {
+) -> Result<u64, RecordFault> {
     let mut rows = 0;
     let mut index = 0;
     let mut start = 0;
@@ -418,10 +418,10 @@ pub fn unquoted_fields(
                 index += 1;
             } else {
                 if index + 1 != width {
-                    return Err(FieldCount {
+                    return Err(RecordFault::Fields(FieldCount {
                         start,
                         found: index + 1,
-                    });
+                    }));
                 }
                 record(start..i);
                 rows += 1;
@@ -444,7 +444,7 @@ pub fn unquoted_records(
     width: usize,
     key: usize,
     mut each: impl FnMut(&[u8], Range<usize>),
-) -> Result<u64, FieldCount> {
+) -> Result<u64, RecordFault> {
     let key_span = Cell::new((0, 0));
     unquoted_fields(
         bytes,
@@ -504,7 +504,11 @@ mod tests {
         assert!(chunks > 1, "{chunks}");
     }
 
-    fn records(text: &[u8], width: usize, key: usize) -> Result<Vec<(String, String)>, FieldCount> {
+    fn records(
+        text: &[u8],
+        width: usize,
+        key: usize,
+    ) -> Result<Vec<(String, String)>, RecordFault> {
         let mut seen = Vec::new();
         unquoted_records(text, width, key, |record, key| {
             seen.push((
@@ -541,11 +545,11 @@ mod tests {
         let text = b"1,a\n2,b\n3\n4,d\n";
         assert_eq!(
             records(text, 2, 0).unwrap_err(),
-            FieldCount { start: 8, found: 1 }
+            RecordFault::Fields(FieldCount { start: 8, found: 1 })
         );
         assert_eq!(
             records(b"1,a,b\n", 2, 0).unwrap_err(),
-            FieldCount { start: 0, found: 3 }
+            RecordFault::Fields(FieldCount { start: 0, found: 3 })
         );
     }
 
