@@ -323,6 +323,18 @@ impl Store {
         Store(Layout::Sparse { bins, low, high })
     }
 
+    /// The indices of the bins with values, in no particular order.
+    pub fn indices(&self) -> Vec<u64> {
+        match &self.0 {
+            Layout::Dense { start, hot, .. } => (*start..)
+                .zip(hot)
+                .filter(|(_, hot)| hot.count > 0)
+                .map(|(i, _)| i)
+                .collect(),
+            Layout::Sparse { bins, .. } => bins.keys().copied().collect(),
+        }
+    }
+
     /// Bins with values.
     pub fn filled(&self) -> usize {
         match &self.0 {

@@ -36,7 +36,7 @@
 //! at a round number never falls inside a bin.
 
 use super::bin_store::Store;
-use super::decimal::{MAX_DECADE, MIN_DECADE, decade, edge, floor_multiple};
+use super::decimal::{MAX_DECADE, MIN_DECADE, Multiples, decade, edge, floor_multiple};
 use super::distribution::Piece;
 
 /// The most bins of one decade (of one sign).
@@ -88,22 +88,77 @@ pub struct Bins {
     pos_inf: u64,
 }
 
-/// Where a nonzero finite value falls at the finest decimal level.
+/// Where a nonzero finite value falls: its decade, and that decade's slot.
 #[derive(Clone, Copy, Debug, Default)]
 struct Place {
     value: f64,
     decade: i32,
-    /// Its first 13 significant digits, 10^12 to 10^13 - 1.
-    index: u64,
     slot: usize,
+}
+
+/// Where values of one decade fall at a decimal level: a value's index is
+/// its 13-digit index divided by the level's bin width. For a normal float
+/// that is the multiple of 10^e (`multiples`) its magnitude lies at or above,
+/// clamped to its decade, divided by 5 at odd levels: edges nest (`k ×
+/// 10^(e+1)` is the edge `10k × 10^e`, the same decimal number and so the
+/// same float) and are distinct floats, so the largest multiple at or below
+/// the value is found without the 13-digit index, at a scale where it
+/// seldom needs an edge to decide. Subnormals, too sparse to tell 13-digit
+/// edges apart, divide their 13-digit index.
+#[derive(Clone, Copy, Debug)]
+struct Grid {
+    multiples: Multiples,
+    low: u64,
+    high: u64,
+    fives: bool,
+    /// The bin width in 13-digit indices.
+    width: u64,
+}
+
+impl Grid {
+    /// The grid of decade `d` at a level up to [`DECIMAL`]: `i`
+    /// significant digits at level 2i, `i + 1` digits in fives at level
+    /// 2i + 1.
+    fn for_level(level: u8, d: i32) -> Grid {
+        let level = level.min(DECIMAL);
+        let fives = level % 2 == 1;
+        let digits = u32::from(level / 2) + u32::from(fives);
+        let width = 10u64.pow(DIGITS as u32 - digits);
+        Grid {
+            multiples: Multiples::new(d + 1 - digits as i32),
+            low: LOWEST_INDEX / width,
+            high: (LOWEST_INDEX * 10 - 1) / width,
+            fives,
+            width: if fives { 5 * width } else { width },
+        }
+    }
+
+    /// The index of a located value.
+    #[inline]
+    fn index(&self, place: &Place) -> u64 {
+        let magnitude = place.value.abs();
+        if magnitude < f64::MIN_POSITIVE {
+            return finest_index(place) / self.width;
+        }
+        let multiple = self.multiples.floor(magnitude).clamp(self.low, self.high);
+        if self.fives { multiple / 5 } else { multiple }
+    }
+}
+
+/// A located value's first 13 significant digits, 10^12 to 10^13 - 1.
+fn finest_index(place: &Place) -> u64 {
+    floor_multiple(place.value.abs(), place.decade - DIGITS + 1)
+        .clamp(LOWEST_INDEX, LOWEST_INDEX * 10 - 1)
 }
 
 /// The bins of one decade of one sign.
 #[derive(Clone, Debug)]
 struct Decade {
+    /// Its magnitudes are 10^decade to 10^(decade + 1).
+    decade: i32,
     level: u8,
-    /// From a value's 13-digit index to its index at `level`.
-    divisor: Divisor,
+    /// Where values fall at `level` (at [`DECIMAL`] beyond it).
+    grid: Grid,
     bins: Store,
 }
 
@@ -146,14 +201,10 @@ impl Bins {
             }
             return None;
         }
-        let magnitude = value.abs();
-        let d = decade(magnitude);
-        let index =
-            floor_multiple(magnitude, d - DIGITS + 1).clamp(LOWEST_INDEX, LOWEST_INDEX * 10 - 1);
+        let d = decade(value.abs());
         Some(Place {
             value,
             decade: d,
-            index,
             slot: slot(value < 0.0, d),
         })
     }
@@ -162,7 +213,8 @@ impl Bins {
     #[inline]
     fn put(&mut self, place: &Place, count: u64) {
         let cap = self.cap;
-        let decade = self.decades[place.slot].get_or_insert_with(|| Box::new(Decade::new(cap)));
+        let decade = self.decades[place.slot]
+            .get_or_insert_with(|| Box::new(Decade::new(cap, place.decade)));
         let index = decade.index(place);
         if decade.bins.add(index, place.value, count) {
             self.grown(place.slot);
@@ -268,10 +320,11 @@ fn slot(negative: bool, d: i32) -> usize {
 }
 
 impl Decade {
-    fn new(level: u8) -> Decade {
+    fn new(level: u8, decade: i32) -> Decade {
         Decade {
+            decade,
             level,
-            divisor: Divisor::for_level(level),
+            grid: Grid::for_level(level, decade),
             bins: Store::default(),
         }
     }
@@ -279,10 +332,11 @@ impl Decade {
     /// The index at this level of a located value.
     #[inline]
     fn index(&self, place: &Place) -> u64 {
+        let index = self.grid.index(place);
         if self.level <= DECIMAL {
-            return self.divisor.divide(place.index);
+            return index;
         }
-        let first = edge(place.index, place.decade - DIGITS + 1).to_bits();
+        let first = edge(index, place.decade - DIGITS + 1).to_bits();
         let offset = place
             .value
             .abs()
@@ -290,14 +344,27 @@ impl Decade {
             .saturating_sub(first)
             .min((1 << OFFSET_BITS) - 1);
         let finer = self.level - DECIMAL;
-        place.index << finer | offset >> (OFFSET_BITS - finer)
+        index << finer | offset >> (OFFSET_BITS - finer)
     }
 
     /// Coarsens until the bins fit [`DECADE_BINS`].
     fn fit(&mut self) {
-        while self.bins.filled() > DECADE_BINS {
-            self.coarsen_to(self.level - 1);
+        if self.bins.filled() <= DECADE_BINS {
+            return;
         }
+        // Find the level on the indices alone (coarsening keeps them in
+        // order, so equal ones stay together), then remap the bins once.
+        let mut indices = self.bins.indices();
+        indices.sort_unstable();
+        let mut level = self.level;
+        while indices.len() > DECADE_BINS {
+            indices
+                .iter_mut()
+                .for_each(|i| *i = coarsen(*i, level, level - 1));
+            indices.dedup();
+            level -= 1;
+        }
+        self.coarsen_to(level);
     }
 
     fn coarsen_to(&mut self, level: u8) {
@@ -308,7 +375,7 @@ impl Decade {
         let bins = std::mem::take(&mut self.bins);
         self.bins = bins.remap(|index| coarsen(index, from, level));
         self.level = level;
-        self.divisor = Divisor::for_level(level);
+        self.grid = Grid::for_level(level, self.decade);
     }
 
     fn absorb(&mut self, mut other: Decade) {
@@ -328,96 +395,61 @@ fn coarsen(mut index: u64, from: u8, to: u8) -> u64 {
         index = if level > DECIMAL {
             index >> 1
         } else {
-            index / Divisor::ratio(level)
+            index / ratio(level)
         };
     }
     index
 }
 
-/// Division of a finest index (below 2^57) by a level's constant, as a
-/// multiplication: floor(k / d) = floor(k × m / 2^(64 + s)) with
-/// m = floor(2^(64 + s) / d) + 1 and s = floor(log2 d), exact for any
-/// k < 2^57 because the error k × (m - 2^(64+s)/d) / 2^(64+s) stays below
-/// 2^(-7-s) < 1/d.
-#[derive(Clone, Copy, Debug)]
-struct Divisor {
-    /// 0 for a divisor of 1.
-    multiplier: u64,
-    shift: u32,
-}
-
-impl Divisor {
-    /// The divisor from the finest index to the index at `level`:
-    /// 10^(13-i) at level 2i, 5 × 10^(12-i) at level 2i + 1 (1 beyond
-    /// [`DECIMAL`]).
-    fn for_level(level: u8) -> Divisor {
-        let level = level.min(DECIMAL);
-        let i = u32::from(level / 2);
-        let d = if level % 2 == 0 {
-            10u64.pow(DIGITS as u32 - i)
-        } else {
-            5 * 10u64.pow(DIGITS as u32 - 1 - i)
-        };
-        if d == 1 {
-            return Divisor {
-                multiplier: 0,
-                shift: 0,
-            };
-        }
-        let shift = d.ilog2();
-        // d is not a power of two, so the multiplier fits 64 bits.
-        let multiplier = ((1u128 << (64 + shift)) / u128::from(d)) as u64 + 1;
-        Divisor { multiplier, shift }
-    }
-
-    /// How many bins of `level` make one of `level - 1`.
-    fn ratio(level: u8) -> u64 {
-        if level % 2 == 1 { 2 } else { 5 }
-    }
-
-    #[inline]
-    fn divide(self, k: u64) -> u64 {
-        if self.multiplier == 0 {
-            return k;
-        }
-        ((u128::from(k) * u128::from(self.multiplier)) >> (64 + self.shift)) as u64
-    }
+/// How many bins of `level` make one of `level - 1`.
+fn ratio(level: u8) -> u64 {
+    if level % 2 == 1 { 2 } else { 5 }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
-    #[test]
-    fn divisors_divide_exactly() {
-        for level in 0..=DECIMAL {
-            let divisor = Divisor::for_level(level);
-            let i = u32::from(level / 2);
-            let d = if level % 2 == 0 {
-                10u64.pow(13 - i)
-            } else {
-                5 * 10u64.pow(12 - i)
-            };
-            let mut k = 1u64;
-            for step in 0..4_000u64 {
-                for probe in [
-                    k,
-                    k.wrapping_mul(d) % (1 << 57),
-                    (k % (1 << 57)) / d * d,
-                    ((k % (1 << 57)) / d * d).saturating_sub(1),
-                ] {
-                    let probe = probe % (1 << 57);
-                    assert_eq!(divisor.divide(probe), probe / d, "{probe} / {d}");
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// A value's index at each level is its 13-digit index divided by
+        /// the level's width, and coarsens to its index one level coarser:
+        /// for any nonzero finite float, subnormals and extremes included.
+        #[test]
+        fn every_level_divides_the_13_digit_index(
+            value in prop_oneof![
+                any::<u64>().prop_map(f64::from_bits),
+                // Bin edges of every level and the floats next to them.
+                (1u64..10_000_000_000_000, MIN_DECADE..=MAX_DECADE, -2i64..=2)
+                    .prop_map(|(k, e, ulps)| {
+                        let bits = edge(k, e - 12).to_bits();
+                        f64::from_bits(bits.saturating_add_signed(ulps))
+                    }),
+            ]
+        ) {
+            prop_assume!(value.is_finite() && value != 0.0);
+            let d = decade(value.abs());
+            let place = Place { value, decade: d, slot: slot(value < 0.0, d) };
+            let finest = Grid::for_level(DECIMAL, d).index(&place);
+            prop_assert!((LOWEST_INDEX..LOWEST_INDEX * 10).contains(&finest));
+            prop_assert!(edge(finest, d - DIGITS + 1) <= value.abs());
+            for level in 0..=DECIMAL {
+                let i = u32::from(level / 2);
+                let width = if level % 2 == 0 {
+                    10u64.pow(13 - i)
+                } else {
+                    5 * 10u64.pow(12 - i)
+                };
+                let index = Grid::for_level(level, d).index(&place);
+                prop_assert_eq!(index, finest / width, "level {}", level);
+                if level > 0 {
+                    prop_assert_eq!(
+                        coarsen(index, level, level - 1),
+                        Grid::for_level(level - 1, d).index(&place)
+                    );
                 }
-                k = k
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407 + step);
-            }
-            if level > 0 {
-                assert_eq!(
-                    Divisor::for_level(level - 1).divide(k % (1 << 57)),
-                    divisor.divide(k % (1 << 57)) / Divisor::ratio(level)
-                );
             }
         }
     }

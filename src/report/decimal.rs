@@ -105,40 +105,83 @@ pub fn decade(a: f64) -> i32 {
     }
 }
 
-/// `a × 10^-e`, within a few units in the last place.
-fn scale(a: f64, e: i32) -> f64 {
-    let e = e.clamp(*SCALE_EXPONENTS.start(), *SCALE_EXPONENTS.end());
-    let (power_of_two, rest) = SCALES[(e - SCALE_EXPONENTS.start()) as usize];
-    a * power_of_two * rest
+/// The multiples of 10^e, for finding which one a value lies at or above
+/// many times over: the factors that scale a value to them are looked up
+/// once.
+#[derive(Clone, Copy, Debug)]
+pub struct Multiples {
+    e: i32,
+    /// Factors whose product with a value approximates it × 10^-e (see
+    /// `SCALES`).
+    power_of_two: f64,
+    rest: f64,
+}
+
+impl Multiples {
+    /// The multiples of 10^e.
+    pub fn new(e: i32) -> Multiples {
+        let at = e.clamp(*SCALE_EXPONENTS.start(), *SCALE_EXPONENTS.end());
+        let (power_of_two, rest) = SCALES[(at - SCALE_EXPONENTS.start()) as usize];
+        Multiples {
+            e,
+            power_of_two,
+            rest,
+        }
+    }
+
+    /// `a × 10^-e`, within a few units in the last place.
+    #[inline]
+    fn scale(&self, a: f64) -> f64 {
+        a * self.power_of_two * self.rest
+    }
+
+    /// The largest k with `edge(k, e) <= a`, for a finite `a >= 0`; past
+    /// 2^52 (where floats no longer tell neighbouring multiples apart) the
+    /// scaled value rounded down, saturating.
+    #[inline]
+    pub fn floor(&self, a: f64) -> u64 {
+        let scaled = self.scale(a);
+        if scaled >= (1u64 << 52) as f64 {
+            return scaled as u64;
+        }
+        // Below 2^52 the conversions through i64 are exact, and one
+        // instruction each.
+        let below = scaled as i64;
+        let fraction = scaled - below as f64;
+        // The scaled value is within a few ulps of a × 10^-e, and an edge
+        // can round onto `a` from within half an ulp of `a` (scaled): away
+        // from whole numbers by more than that, rounding down is the
+        // answer.
+        let mut margin = scaled * f64::EPSILON * 16.0;
+        if a < f64::MIN_POSITIVE {
+            // A subnormal's ulp is not relative to it.
+            margin += 2.0 * self.scale(f64::from_bits(1));
+        }
+        if fraction > margin && fraction < 1.0 - margin {
+            return below as u64;
+        }
+        self.nearest_edge_at_most(scaled, a)
+    }
+
+    /// The largest k with `edge(k, e) <= a` when `a` scaled is close to a
+    /// whole number: that number if its edge is at most `a`, else the one
+    /// below.
+    #[cold]
+    fn nearest_edge_at_most(&self, scaled: f64, a: f64) -> u64 {
+        let nearest = scaled.round() as u64;
+        if edge(nearest, self.e) <= a {
+            nearest
+        } else {
+            nearest - 1
+        }
+    }
 }
 
 /// The largest k with `edge(k, e) <= a`, for a finite `a >= 0`; past
 /// 2^52 (where floats no longer tell neighbouring multiples apart) the
 /// scaled value rounded down, saturating.
 pub fn floor_multiple(a: f64, e: i32) -> u64 {
-    let scaled = scale(a, e);
-    if scaled >= (1u64 << 52) as f64 {
-        return scaled as u64;
-    }
-    let below = scaled as u64;
-    let fraction = scaled - below as f64;
-    // The scaled value is within a few ulps of a × 10^-e, and an edge can
-    // round onto `a` from within half an ulp of `a` (scaled): away from
-    // whole numbers by more than that, rounding down is the answer.
-    let mut margin = scaled * f64::EPSILON * 16.0;
-    if a < f64::MIN_POSITIVE {
-        // A subnormal's ulp is not relative to it.
-        margin += 2.0 * scale(f64::from_bits(1), e);
-    }
-    if fraction > margin && fraction < 1.0 - margin {
-        return below;
-    }
-    let nearest = scaled.round() as u64;
-    if edge(nearest, e) <= a {
-        nearest
-    } else {
-        nearest - 1
-    }
+    Multiples::new(e).floor(a)
 }
 
 /// The largest k with `k × 10^e <= x` in the sense of [`edge`] (negative
