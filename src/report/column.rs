@@ -48,6 +48,20 @@ impl ColumnAcc {
         }
     }
 
+    /// Counts one CSV field as [`add_field`](Self::add_field) does, given
+    /// with the byte it starts with (any byte when it is empty): empty and
+    /// one-byte fields are counted without a branch on which they are,
+    /// which a column of one-digit codes and blanks would mispredict at
+    /// every other row.
+    #[inline(always)]
+    pub fn add_field_starting(&mut self, first: u8, field: &[u8]) {
+        if field.len() > 1 {
+            self.add_longer(field);
+        } else {
+            self.raw.add_short(first, field.is_empty());
+        }
+    }
+
     /// Counts a field of two bytes or more.
     #[inline(never)]
     fn add_longer(&mut self, field: &[u8]) {
@@ -650,21 +664,25 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
-        /// Counting fields through the tally gives the profile of counting
-        /// them one by one.
+        /// Counting fields through the tally, as the CSV parser or the
+        /// walk of unquoted text hands them over (an empty field with
+        /// whatever byte follows it), gives the profile of counting them
+        /// one by one.
         #[test]
-        fn the_tally_changes_no_figure(fields in column_fields()) {
+        fn the_tally_changes_no_figure(fields in column_fields(), after in any::<u8>()) {
             let mut tallied = ColumnAcc::default();
+            let mut walked = ColumnAcc::default();
             let mut direct = ColumnAcc::default();
             for field in &fields {
                 tallied.add_field(field.as_bytes());
+                let first = field.as_bytes().first().copied().unwrap_or(after);
+                walked.add_field_starting(first, field.as_bytes());
                 direct.count_field(field.as_bytes(), 1);
             }
             let rows = fields.len() as u64;
-            prop_assert_eq!(
-                comparable(tallied.finish("c", rows, None)),
-                comparable(direct.finish("c", rows, None))
-            );
+            let direct = comparable(direct.finish("c", rows, None));
+            prop_assert_eq!(&comparable(tallied.finish("c", rows, None)), &direct);
+            prop_assert_eq!(&comparable(walked.finish("c", rows, None)), &direct);
         }
     }
 

@@ -155,7 +155,12 @@ fn parse_chunk(chunk: &Chunk, columns: &mut [ColumnAcc]) -> Result<u64, ParseErr
         unquoted_fields(
             bytes,
             width,
-            |index, span| columns[index].add_field(&bytes[span]),
+            |index, span| {
+                // An empty field's "first byte" is the separator after it,
+                // or nothing at the end of the text.
+                let first = bytes.get(span.start).copied().unwrap_or(0);
+                columns[index].add_field_starting(first, &bytes[span]);
+            },
             |_| {},
         )
     };
