@@ -41,15 +41,12 @@ impl ColumnAcc {
     /// most of a cohort file, are counted inline.
     #[inline(always)]
     pub fn add_field(&mut self, field: &[u8]) {
-        match field {
-            [] => self.missing += 1,
-            [byte] => self.raw.add_byte(*byte),
-            _ => self.add_longer(field),
-        }
+        self.add_field_starting(field.first().copied().unwrap_or(0), field);
     }
 
     /// Counts one CSV field as [`add_field`](Self::add_field) does, given
-    /// with the byte it starts with (any byte when it is empty): empty and
+    /// with the byte it starts with (any byte when it is empty, such as the
+    /// separator after it, which a walk of the text has at hand): empty and
     /// one-byte fields are counted without a branch on which they are,
     /// which a column of one-digit codes and blanks would mispredict at
     /// every other row.
@@ -137,7 +134,8 @@ impl ColumnAcc {
         self.non_dates <= STRAYS
     }
 
-    /// Missing values so far.
+    /// Missing values so far: all of them for a typed column; for CSV
+    /// fields, those not still held in the tally (all once finished).
     pub fn missing(&self) -> u64 {
         self.missing
     }

@@ -154,7 +154,7 @@ impl FieldTally {
     #[inline]
     pub fn add(&mut self, field: &[u8]) -> Tallied {
         if let [byte] = field {
-            self.add_byte(*byte);
+            self.add_short(*byte, false);
             return Tallied::Counted;
         }
         if self.overflowed || field.is_empty() || field.len() > MAX_LEN {
@@ -177,12 +177,6 @@ impl FieldTally {
             }
         }
         self.insert(key)
-    }
-
-    /// Counts a one-byte field (which [`add`](Self::add) does too).
-    #[inline(always)]
-    pub fn add_byte(&mut self, byte: u8) {
-        self.bytes[usize::from(byte)] += 1;
     }
 
     /// Counts an empty field, or a one-byte field of `byte`, without a
